@@ -1,1 +1,73 @@
-pub fn x(){}
+//! The Tcl `tls` package (the TclTLS 2.0 API) in Rust.
+//!
+//! ```text
+//!  library/tls.tcl      tls::socket, tls::init, sample callbacks   (Tcl)
+//!  commands.rs          tls::import, tls::status, ...: options -> TlsConfig
+//!  channel/             the `tls` channel type stacked on any channel
+//!    driver.rs            Tcl_ChannelType entry points, timer, stacking
+//!    mod.rs               event and blocking rules, close, handshake
+//!    linger.rs            drains a closed socket so no data is lost
+//!    lower.rs             Tcl_ReadRaw/Tcl_WriteRaw on the channel below
+//!  engine.rs            OpenSSL over memory buffers (no I/O, no Tcl)
+//!  context.rs           SSL_CTX built from TlsConfig, cached and shared
+//!  status.rs            key/value lists of tls::status
+//!  tcl/                 Tcl stubs table and object helpers (unsafe lives here)
+//!  openssl_extra.rs     the few OpenSSL calls the openssl crate lacks
+//! ```
+//!
+//! Tcl is reached only through its stubs table: the library does not link
+//! against libtcl and loads into any Tcl 8.6 interpreter.
+
+pub mod channel;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod engine;
+pub mod error;
+pub mod openssl_extra;
+pub mod status;
+pub mod tcl;
+
+use std::ffi::c_int;
+
+use tcl::sys;
+
+/// The package version given to `package provide`.
+pub const PACKAGE_VERSION: &str = "2.0.0";
+
+/// Entry point for `load libtcltls.so Tls`.
+///
+/// # Safety
+/// Called by Tcl with a live interpreter.
+#[no_mangle]
+pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
+    tcl::boundary(sys::TCL_ERROR, || {
+        // SAFETY: Tcl passes a live interpreter to the init function.
+        if !unsafe { sys::init_stubs(interp) } {
+            return sys::TCL_ERROR;
+        }
+        openssl::init();
+        for (index, (name, _)) in commands::COMMANDS.iter().enumerate() {
+            let name = tcl::cstring(name);
+            // SAFETY: live interpreter; the client data is an index into the
+            // static command table, read back by `dispatch`.
+            unsafe {
+                sys::Tcl_CreateObjCommand(interp, name.as_ptr(), commands::dispatch, index as sys::ClientData, None);
+            }
+        }
+        let version = tcl::cstring(PACKAGE_VERSION);
+        // SAFETY: live interpreter; C strings for the call.
+        unsafe { sys::Tcl_PkgProvideEx(interp, c"tls".as_ptr(), version.as_ptr(), std::ptr::null()) }
+    })
+}
+
+/// Entry point for safe interpreters: the same commands, with file
+/// options refused by `tls::import`.
+///
+/// # Safety
+/// Called by Tcl with a live interpreter.
+#[no_mangle]
+pub unsafe extern "C" fn Tls_SafeInit(interp: *mut sys::Tcl_Interp) -> c_int {
+    // SAFETY: same contract.
+    unsafe { Tls_Init(interp) }
+}

@@ -1,0 +1,183 @@
+# tls.tcl --
+#
+#   The script-level part of the `tls` package: tls::socket and tls::init,
+#   which are easier in Tcl, and the sample callbacks the manual describes.
+#   Sourced by pkgIndex.tcl after the shared library is loaded.
+
+namespace eval ::tls {
+    # Options given to tls::init, used by every tls::socket.
+    variable defaults {}
+    # Verbosity of the sample callbacks below (see the manual's Debug
+    # section); not recommended.
+    variable debug 0
+    # The command that makes the underlying TCP socket.
+    variable socketCmd ::socket
+}
+
+# tls::init ?-option value ...?
+#   Sets the default options of tls::socket (replacing earlier ones).
+proc ::tls::init {args} {
+    variable defaults
+    if {[llength $args] % 2} {
+        return -code error -errorcode [list TLS OPTION [lindex $args end]] \
+            "value for \"[lindex $args end]\" missing"
+    }
+    set defaults $args
+    return
+}
+
+# tls::socket ?-option value ...? host port
+# tls::socket -server command ?-option value ...? port
+#   Like the Tcl socket command, with every tls::import option, plus
+#   -autoservername (default true unless -servername is given).
+proc ::tls::socket {args} {
+    variable socketCmd
+    set server 0
+    set socketOptions {}
+    set importOptions {}
+    set autoservername 1
+    set haveServername 0
+    set argc [llength $args]
+    for {set i 0} {$i < $argc} {incr i} {
+        set option [lindex $args $i]
+        if {![string match -* $option]} {
+            break
+        }
+        if {$option eq "-async"} {
+            lappend socketOptions -async
+            continue
+        }
+        if {$i + 1 >= $argc} {
+            return -code error -errorcode [list TLS OPTION $option] \
+                "value for \"$option\" missing"
+        }
+        set value [lindex $args [incr i]]
+        switch -exact -- $option {
+            -server {
+                set server 1
+                set callback $value
+            }
+            -myaddr - -myport {
+                lappend socketOptions $option $value
+            }
+            -autoservername {
+                if {![string is boolean -strict $value]} {
+                    return -code error -errorcode {TLS VALUE -autoservername} \
+                        "expected boolean value for -autoservername but got \"$value\""
+                }
+                set autoservername $value
+            }
+            default {
+                if {$option eq "-servername"} {
+                    set haveServername 1
+                }
+                lappend importOptions $option $value
+            }
+        }
+    }
+    set rest [lrange $args $i end]
+    if {$server} {
+        if {[llength $rest] != 1} {
+            return -code error -errorcode {TLS OPTION WRONGARGS} \
+                "wrong # args: should be \"tls::socket -server command ?options? port\""
+        }
+        return [$socketCmd -server [list ::tls::Accept $importOptions $callback] \
+            {*}$socketOptions [lindex $rest 0]]
+    }
+    if {[llength $rest] != 2} {
+        return -code error -errorcode {TLS OPTION WRONGARGS} \
+            "wrong # args: should be \"tls::socket ?options? host port\""
+    }
+    lassign $rest host port
+    if {$autoservername && !$haveServername} {
+        lappend importOptions -servername $host
+    }
+    variable defaults
+    set chan [$socketCmd {*}$socketOptions $host $port]
+    if {[catch {::tls::import $chan {*}$defaults {*}$importOptions} message options]} {
+        catch {close $chan}
+        return -options $options $message
+    }
+    return $chan
+}
+
+# Accepts a connection of a tls::socket -server: stacks TLS, then calls
+# the script's command with the channel, address and port.
+proc ::tls::Accept {importOptions callback chan address port} {
+    variable defaults
+    if {[catch {::tls::import $chan -server 1 {*}$defaults {*}$importOptions} message options]} {
+        catch {close $chan}
+        return -options $options $message
+    }
+    uplevel #0 $callback [list $chan $address $port]
+}
+
+# --- Sample callbacks (see the manual: not recommended, may go away) ---
+
+# tls::callback option args: a sample -command callback that logs.
+proc ::tls::callback {option args} {
+    variable debug
+    switch -- $option {
+        error {
+            lassign $args chan message
+            Log 0 "TLS/$chan: error: $message"
+        }
+        info {
+            lassign $args chan major minor message type
+            Log 2 "TLS/$chan: $major/$minor: $message ($type)"
+        }
+        message {
+            lassign $args chan direction version contentType message
+            Log 3 "TLS/$chan: $direction $version $contentType: $message"
+        }
+        session {
+            lassign $args chan sessionId ticket lifetime
+            Log 2 "TLS/$chan: new session, lifetime $lifetime"
+        }
+        verify {
+            # Moved to -validatecommand in 1.8; kept for old scripts.
+            return [validate_command verify {*}$args]
+        }
+        default {
+            return -code error "bad option \"$option\": must be error, info, message, session, or verify"
+        }
+    }
+}
+
+# tls::validate_command option args: a sample -validatecommand callback.
+proc ::tls::validate_command {option args} {
+    variable debug
+    switch -- $option {
+        verify {
+            lassign $args chan depth cert status error
+            array set c $cert
+            Log 1 "TLS/$chan: verify/$depth: [expr {[info exists c(subject)] ? $c(subject) : {}}]"
+            if {$status == 0 && $error ne ""} {
+                Log 0 "TLS/$chan: verify/$depth: bad cert: $error (debug $debug)"
+            }
+            # With tls::debug set, accept even invalid certificates.
+            return [expr {$status || $debug > 0}]
+        }
+        alpn - hello - sni {
+            Log 2 "TLS/[lindex $args 0]: $option: [lrange $args 1 end]"
+            return 1
+        }
+        default {
+            return -code error "bad option \"$option\": must be alpn, hello, sni, or verify"
+        }
+    }
+}
+
+# tls::password ?rwflag? ?size?: the sample password callback, used when a
+# key is encrypted and no -password was given. It knows no password.
+proc ::tls::password {{rwflag 0} {size 0}} {
+    Log 1 "TLS: password requested (rwflag $rwflag, size $size)"
+    return ""
+}
+
+proc ::tls::Log {level message} {
+    variable debug
+    if {$debug >= $level} {
+        puts stderr $message
+    }
+}

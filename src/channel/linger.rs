@@ -1,0 +1,112 @@
+//! A close that never loses data.
+//!
+//! When a TCP socket is closed while bytes it has received are still
+//! unread (TLS 1.3 session tickets, the peer's close_notify), the kernel
+//! answers with a reset, and the peer's kernel may throw away data we sent
+//! that the peer has not read yet. So after close_notify is flushed, the
+//! socket is half-closed (our FIN follows our data), what already arrived
+//! is read and dropped, and a duplicate of the descriptor stays open in
+//! the event loop, draining until the peer closes too (or a time limit),
+//! while Tcl closes its own descriptor as usual.
+
+use std::ffi::c_int;
+
+use super::lower::LowerChannel;
+use crate::tcl::boundary;
+use crate::tcl::sys::{self, ClientData};
+
+/// How long a closed connection is drained at most, in milliseconds.
+const LINGER_MS: c_int = 10_000;
+
+struct Linger {
+    fd: c_int,
+    timer: sys::Tcl_TimerToken,
+}
+
+/// Half-closes `lower`'s socket and drains it until the peer closes.
+pub fn hand_off(lower: LowerChannel, peer_closed: bool) {
+    if lower.type_name() != "tcp" {
+        return;
+    }
+    let Some(handle) = lower.handle(sys::TCL_READABLE) else { return };
+    let fd = handle as usize as c_int;
+    // SAFETY: `fd` is the live socket of the lower channel (Tcl closes it
+    // only after our close proc returns); dup gives us our own descriptor.
+    let own = unsafe { libc::dup(fd) };
+    if own < 0 {
+        return;
+    }
+    // SAFETY: `own` is our descriptor; these calls only change socket state.
+    unsafe {
+        libc::shutdown(own, libc::SHUT_WR);
+        let flags = libc::fcntl(own, libc::F_GETFL);
+        libc::fcntl(own, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    if peer_closed || drain(own) {
+        // SAFETY: our descriptor, closed once.
+        unsafe { libc::close(own) };
+        return;
+    }
+    let linger = Box::into_raw(Box::new(Linger { fd: own, timer: std::ptr::null_mut() }));
+    // SAFETY: `linger` stays alive until `finish` frees it, which also
+    // removes both the file handler and the timer that point at it.
+    unsafe {
+        sys::Tcl_CreateFileHandler(own, sys::TCL_READABLE, on_readable, linger as ClientData);
+        (*linger).timer = sys::Tcl_CreateTimerHandler(LINGER_MS, on_timeout, linger as ClientData);
+    }
+}
+
+/// Reads and drops what has arrived; true once the peer has closed.
+fn drain(fd: c_int) -> bool {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        // SAFETY: our descriptor; `buf` is writable for its length.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), libc::MSG_DONTWAIT) };
+        if n > 0 {
+            continue;
+        }
+        if n == 0 {
+            return true;
+        }
+        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        return errno != libc::EAGAIN && errno != libc::EWOULDBLOCK && errno != libc::EINTR;
+    }
+}
+
+/// # Safety
+/// `linger` came from `hand_off` and has not been finished.
+unsafe fn finish(linger: *mut Linger) {
+    // SAFETY: per the contract, we own the box and its registrations.
+    unsafe {
+        let linger = Box::from_raw(linger);
+        sys::Tcl_DeleteFileHandler(linger.fd);
+        if !linger.timer.is_null() {
+            sys::Tcl_DeleteTimerHandler(linger.timer);
+        }
+        libc::close(linger.fd);
+    }
+}
+
+unsafe extern "C" fn on_readable(data: ClientData, _mask: c_int) {
+    boundary((), || {
+        let linger = data as *mut Linger;
+        // SAFETY: the handler is removed when the linger is finished, so
+        // `linger` is live here.
+        if drain(unsafe { (*linger).fd }) {
+            // SAFETY: live, finished once.
+            unsafe { finish(linger) };
+        }
+    })
+}
+
+unsafe extern "C" fn on_timeout(data: ClientData) {
+    boundary((), || {
+        let linger = data as *mut Linger;
+        // SAFETY: the timer is live, so the linger is too; it has fired, so
+        // `finish` must not delete it again.
+        unsafe {
+            (*linger).timer = std::ptr::null_mut();
+            finish(linger);
+        }
+    })
+}

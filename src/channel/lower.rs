@@ -1,0 +1,148 @@
+//! The channel below ours: raw reads and writes, blocking mode, interest
+//! and options, through the Tcl API. A [`LowerChannel`] is only made for a
+//! channel our layer is stacked on, which Tcl keeps alive for as long as
+//! our layer exists.
+
+use std::ffi::{c_char, c_int, CStr};
+
+use crate::tcl::sys::{self, ClientData, Tcl_Channel};
+
+/// What one raw read of the lower channel gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LowerRead {
+    Data(usize),
+    Eof,
+    WouldBlock,
+    Failed(c_int),
+}
+
+#[derive(Clone, Copy)]
+pub struct LowerChannel(pub Tcl_Channel);
+
+impl LowerChannel {
+    /// `Tcl_ReadRaw` into `buf` (bytes pushed back by Tcl, such as plain
+    /// text read before a STARTTLS import, come first).
+    pub fn read(self, buf: &mut [u8]) -> LowerRead {
+        let len = buf.len().min(c_int::MAX as usize) as c_int;
+        // SAFETY: live channel (see module docs); `buf` is writable for `len`.
+        let n = unsafe { sys::Tcl_ReadRaw(self.0, buf.as_mut_ptr() as *mut c_char, len) };
+        match n {
+            0 => LowerRead::Eof,
+            n if n > 0 => LowerRead::Data(n as usize),
+            _ => {
+                // SAFETY: reads the thread's errno as Tcl recorded it.
+                let errno = unsafe { sys::Tcl_GetErrno() };
+                if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK {
+                    LowerRead::WouldBlock
+                } else {
+                    LowerRead::Failed(errno)
+                }
+            }
+        }
+    }
+
+    /// `Tcl_WriteRaw`: how many bytes went out, `Ok(0)` if it would block.
+    pub fn write(self, data: &[u8]) -> Result<usize, c_int> {
+        let len = data.len().min(c_int::MAX as usize) as c_int;
+        // SAFETY: live channel; `data` is readable for `len`.
+        let n = unsafe { sys::Tcl_WriteRaw(self.0, data.as_ptr() as *const c_char, len) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        // SAFETY: reads the thread's errno as Tcl recorded it.
+        let errno = unsafe { sys::Tcl_GetErrno() };
+        if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK { Ok(0) } else { Err(errno) }
+    }
+
+    fn type_ptr(self) -> *const sys::Tcl_ChannelType {
+        // SAFETY: live channel.
+        unsafe { sys::Tcl_GetChannelType(self.0) }
+    }
+
+    fn instance(self) -> ClientData {
+        // SAFETY: live channel.
+        unsafe { sys::Tcl_GetChannelInstanceData(self.0) }
+    }
+
+    pub fn type_name(self) -> String {
+        // SAFETY: a channel type's name is a static C string.
+        unsafe {
+            let t = self.type_ptr();
+            if t.is_null() || (*t).type_name.is_null() {
+                return String::new();
+            }
+            CStr::from_ptr((*t).type_name).to_string_lossy().into_owned()
+        }
+    }
+
+    /// Sets the driver's blocking mode directly (the channel state's flag
+    /// is Tcl's business and shared by the whole stack).
+    pub fn set_blocking(self, blocking: bool) {
+        let mode = if blocking { sys::TCL_MODE_BLOCKING } else { sys::TCL_MODE_NONBLOCKING };
+        // SAFETY: the proc belongs to this channel's type and is called
+        // with this channel's instance data, as Tcl itself would.
+        unsafe {
+            if let Some(proc_) = sys::Tcl_ChannelBlockModeProc(self.type_ptr()) {
+                proc_(self.instance(), mode);
+            }
+        }
+    }
+
+    /// Asks the lower driver to notify us of `mask`.
+    pub fn watch(self, mask: c_int) {
+        // SAFETY: as for `set_blocking`.
+        unsafe {
+            if let Some(proc_) = sys::Tcl_ChannelWatchProc(self.type_ptr()) {
+                proc_(self.instance(), mask);
+            }
+        }
+    }
+
+    /// Half-closes the sending side (`close $chan write`), if the driver
+    /// can; returns whether it did.
+    pub fn close_write(self) -> bool {
+        // SAFETY: as for `set_blocking`; a NULL interp is allowed.
+        unsafe {
+            match sys::Tcl_ChannelClose2Proc(self.type_ptr()) {
+                Some(proc_) => proc_(self.instance(), std::ptr::null_mut(), sys::TCL_CLOSE_WRITE) == 0,
+                None => false,
+            }
+        }
+    }
+
+    /// The OS handle for `direction`, if the channel has one.
+    pub fn handle(self, direction: c_int) -> Option<ClientData> {
+        let mut handle: ClientData = std::ptr::null_mut();
+        // SAFETY: live channel, out pointer valid for the call.
+        let ok = unsafe { sys::Tcl_GetChannelHandle(self.0, direction, &mut handle) };
+        (ok == sys::TCL_OK).then_some(handle)
+    }
+
+    /// Passes `fconfigure` options we do not own to the lower driver.
+    ///
+    /// # Safety
+    /// `interp` is NULL or live; `name` is NULL or a C string; `ds` is a
+    /// live `Tcl_DString`.
+    pub unsafe fn get_option(self, interp: *mut sys::Tcl_Interp, name: *const c_char, ds: *mut sys::Tcl_DString) -> c_int {
+        // SAFETY: forwarded under the caller's guarantees.
+        unsafe {
+            match sys::Tcl_ChannelGetOptionProc(self.type_ptr()) {
+                Some(proc_) => proc_(self.instance(), interp, name, ds),
+                None if name.is_null() => sys::TCL_OK,
+                None => sys::Tcl_BadChannelOption(interp, name, c"".as_ptr()),
+            }
+        }
+    }
+
+    /// # Safety
+    /// As for [`LowerChannel::get_option`], with `value` a C string.
+    pub unsafe fn set_option(self, interp: *mut sys::Tcl_Interp, name: *const c_char, value: *const c_char) -> c_int {
+        // SAFETY: forwarded under the caller's guarantees.
+        unsafe {
+            match sys::Tcl_ChannelSetOptionProc(self.type_ptr()) {
+                Some(proc_) => proc_(self.instance(), interp, name, value),
+                None => sys::Tcl_BadChannelOption(interp, name, c"".as_ptr()),
+            }
+        }
+    }
+}

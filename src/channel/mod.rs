@@ -1,0 +1,358 @@
+//! The TLS channel: the state of one stacked channel and the rules that
+//! move ciphertext between the engine and the lower channel.
+//!
+//! `driver.rs` holds the `Tcl_ChannelType` entry points, which only
+//! translate between C and the methods here. The rules users feel (see
+//! DESIGN.md) live here: input returns 0 only at EOF; non-blocking I/O
+//! returns EAGAIN; the lower channel is asked for what TLS needs; buffered
+//! data and errors wake handlers through a timer.
+
+pub mod driver;
+pub mod linger;
+pub mod lower;
+
+use std::ffi::c_int;
+use std::sync::Arc;
+
+use openssl::ssl::SslContext;
+
+use crate::config::TlsConfig;
+use crate::engine::{ReadOutcome, TlsEngine};
+use crate::error::{ErrorKind, TlsError};
+use crate::tcl::sys::{TCL_READABLE, TCL_WRITABLE};
+use lower::{LowerChannel, LowerRead};
+
+/// Size of one raw read of the lower channel.
+const READ_CHUNK: usize = 64 * 1024;
+/// In non-blocking mode, ciphertext kept for the lower channel before
+/// `puts`/`flush` are told to wait (EAGAIN).
+const HIGH_WATER: usize = 512 * 1024;
+/// In non-blocking mode, ciphertext read ahead per event at most.
+const READ_AHEAD: usize = 1024 * 1024;
+
+/// How the peer ended the TLS stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerEnd {
+    Open,
+    /// close_notify received: a clean end.
+    CloseNotify,
+    /// The connection ended without close_notify (possible truncation).
+    Truncated,
+}
+
+impl PeerEnd {
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerEnd::Open => "none",
+            PeerEnd::CloseNotify => "close_notify",
+            PeerEnd::Truncated => "truncated",
+        }
+    }
+}
+
+/// Why an I/O call could not complete.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stall {
+    /// Non-blocking and nothing to do yet (EAGAIN).
+    WouldBlock,
+    /// A fatal error, stored in `TlsChannel::fatal`.
+    Failed,
+}
+
+pub struct TlsChannel {
+    pub engine: TlsEngine,
+    pub lower: LowerChannel,
+    pub config: Arc<TlsConfig>,
+    pub context: SslContext,
+    pub blocking: bool,
+    pub watch_mask: c_int,
+    pub fatal: Option<TlsError>,
+    pub peer_end: PeerEnd,
+    pub lower_eof: bool,
+    /// Whether the handshake has been started (a client's first flight).
+    pub started: bool,
+    /// Set by `tls::unimport` so that the close proc only frees state.
+    pub unstacking: bool,
+}
+
+impl TlsChannel {
+    pub fn new(engine: TlsEngine, lower: LowerChannel, config: Arc<TlsConfig>, context: SslContext) -> TlsChannel {
+        TlsChannel {
+            engine,
+            lower,
+            config,
+            context,
+            blocking: true,
+            watch_mask: 0,
+            fatal: None,
+            peer_end: PeerEnd::Open,
+            lower_eof: false,
+            started: false,
+            unstacking: false,
+        }
+    }
+
+    fn fail(&mut self, error: TlsError) -> Stall {
+        if self.fatal.is_none() {
+            self.fatal = Some(error);
+        }
+        Stall::Failed
+    }
+
+    fn io_failure(&mut self, errno: c_int) -> Stall {
+        let text = std::io::Error::from_raw_os_error(errno).to_string();
+        self.fail(TlsError::new(ErrorKind::Io, "io", format!("I/O error on the underlying channel: {text}")))
+    }
+
+    /// Sends queued ciphertext; in blocking mode all of it.
+    pub fn flush(&mut self) -> Result<(), Stall> {
+        while !self.engine.output().is_empty() {
+            match self.lower.write(self.engine.output()) {
+                Ok(0) if !self.blocking => return Err(Stall::WouldBlock),
+                Ok(0) => {}
+                Ok(n) => self.engine.consume_output(n),
+                Err(errno) => return Err(self.io_failure(errno)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends what the lower channel takes now, keeping the rest.
+    fn flush_some(&mut self) -> Result<(), Stall> {
+        match self.flush() {
+            Err(Stall::WouldBlock) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// One raw read of the lower channel into the engine. In blocking mode
+    /// this waits for data.
+    fn fill(&mut self) -> Result<(), Stall> {
+        if self.lower_eof {
+            self.engine.feed_eof();
+            return Ok(());
+        }
+        let space = self.engine.input_space(READ_CHUNK);
+        let outcome = self.lower.read(space);
+        let filled = if let LowerRead::Data(n) = outcome { n } else { 0 };
+        self.engine.commit_input(READ_CHUNK, filled);
+        match outcome {
+            LowerRead::Data(_) => Ok(()),
+            LowerRead::Eof => {
+                self.lower_eof = true;
+                self.engine.feed_eof();
+                Ok(())
+            }
+            LowerRead::WouldBlock => Err(Stall::WouldBlock),
+            LowerRead::Failed(errno) => Err(self.io_failure(errno)),
+        }
+    }
+
+    fn check(&self) -> Result<(), Stall> {
+        if self.fatal.is_some() { Err(Stall::Failed) } else { Ok(()) }
+    }
+
+    /// Runs the handshake as far as it goes without waiting (non-blocking)
+    /// or to the end (blocking). `Ok(true)` once it is complete.
+    pub fn handshake(&mut self) -> Result<bool, Stall> {
+        self.check()?;
+        self.started = true;
+        loop {
+            let done = self.engine.handshake().map_err(|e| self.fail(e))?;
+            self.flush_or_wait()?;
+            if done {
+                return Ok(true);
+            }
+            let before_eof = self.lower_eof;
+            match self.fill() {
+                Err(Stall::WouldBlock) => return Ok(false),
+                Err(stall) => return Err(stall),
+                Ok(()) if before_eof => {
+                    // EOF was already fed and the engine still wants input.
+                    let error = TlsError::new(ErrorKind::Handshake, "eof", "TLS handshake failed: connection closed by peer");
+                    return Err(self.fail(error));
+                }
+                Ok(()) => {}
+            }
+        }
+    }
+
+    /// Blocking: sends everything. Non-blocking: sends what it can.
+    fn flush_or_wait(&mut self) -> Result<(), Stall> {
+        if self.blocking { self.flush() } else { self.flush_some() }
+    }
+
+    /// The driver's input proc: plaintext into `buf`, 0 only at EOF.
+    pub fn input(&mut self, buf: &mut [u8]) -> Result<usize, Stall> {
+        loop {
+            self.check()?;
+            if self.peer_end != PeerEnd::Open {
+                return Ok(0);
+            }
+            self.started = true;
+            let outcome = self.engine.read(buf).map_err(|e| self.fail(e))?;
+            match outcome {
+                ReadOutcome::Data(n) => {
+                    // Reads can produce records to send (key updates).
+                    self.flush_some()?;
+                    return Ok(n);
+                }
+                ReadOutcome::CloseNotify => {
+                    self.peer_end = PeerEnd::CloseNotify;
+                    return Ok(0);
+                }
+                ReadOutcome::Truncated => {
+                    self.peer_end = PeerEnd::Truncated;
+                    return Ok(0);
+                }
+                ReadOutcome::WantInput => {
+                    self.flush_or_wait()?;
+                    if self.lower_eof && !self.engine.handshake_done() {
+                        self.handshake()?;
+                    } else if self.lower_eof {
+                        self.peer_end = PeerEnd::Truncated;
+                        return Ok(0);
+                    }
+                    self.fill()?;
+                }
+            }
+        }
+    }
+
+    /// The driver's output proc: encrypts all of `data` or none of it.
+    pub fn output(&mut self, data: &[u8]) -> Result<usize, Stall> {
+        self.check()?;
+        if !self.blocking && self.engine.output().len() >= HIGH_WATER {
+            self.flush_some()?;
+            if self.engine.output().len() >= HIGH_WATER {
+                return Err(Stall::WouldBlock);
+            }
+        }
+        let mut done = 0;
+        while done < data.len() {
+            self.started = true;
+            match self.engine.write(&data[done..]).map_err(|e| self.fail(e))? {
+                Some(n) => done += n,
+                None => {
+                    // The handshake needs the peer first.
+                    if !self.handshake()? && !self.blocking {
+                        if done > 0 {
+                            break;
+                        }
+                        return Err(Stall::WouldBlock);
+                    }
+                }
+            }
+        }
+        self.flush_or_wait()?;
+        Ok(done)
+    }
+
+    /// The lower channel is ready for `mask`: move ciphertext, drive the
+    /// handshake, and say which events the script should see.
+    pub fn on_lower_ready(&mut self, mask: c_int) -> c_int {
+        if self.fatal.is_none() {
+            if mask & TCL_READABLE != 0 {
+                self.read_ahead();
+            }
+            if !self.engine.output().is_empty() {
+                let _ = self.flush_some();
+            }
+            if self.fatal.is_none() && !self.engine.handshake_done() && (self.started || self.config.server || mask != 0) {
+                let _ = self.handshake();
+            }
+        }
+        self.deliverable() & self.watch_mask
+    }
+
+    /// Reads what has arrived: once in blocking mode (a second read could
+    /// block), until it would block in non-blocking mode.
+    fn read_ahead(&mut self) {
+        loop {
+            let result = self.fill();
+            if result.is_err() || self.lower_eof || self.blocking || self.engine.buffered_input() >= READ_AHEAD {
+                return;
+            }
+        }
+    }
+
+    /// Events the script can act on now without waiting for the lower
+    /// channel.
+    pub fn deliverable(&self) -> c_int {
+        if self.fatal.is_some() || self.peer_end != PeerEnd::Open {
+            return TCL_READABLE | TCL_WRITABLE;
+        }
+        let mut mask = 0;
+        if self.engine.input_ready() || self.lower_eof {
+            mask |= TCL_READABLE;
+        }
+        if self.engine.handshake_done() && self.engine.output().is_empty() {
+            mask |= TCL_WRITABLE;
+        }
+        mask
+    }
+
+    /// Events to ask of the lower channel: what the script wants plus
+    /// what TLS needs.
+    pub fn lower_interest(&self) -> c_int {
+        let mut mask = self.watch_mask;
+        if self.fatal.is_some() {
+            return 0;
+        }
+        if !self.engine.output().is_empty() {
+            mask |= TCL_WRITABLE;
+        }
+        if !self.engine.handshake_done() {
+            mask |= TCL_READABLE;
+        }
+        if self.lower_eof {
+            mask &= !TCL_READABLE;
+        }
+        mask
+    }
+
+    /// Whether a timer must deliver events the lower channel will not.
+    pub fn needs_timer(&self) -> bool {
+        if self.watch_mask == 0 {
+            return false;
+        }
+        if self.fatal.is_some() || self.peer_end != PeerEnd::Open {
+            return true;
+        }
+        if !self.started && !self.config.server {
+            return true;
+        }
+        (self.watch_mask & TCL_READABLE != 0) && (self.engine.input_ready() || self.lower_eof)
+    }
+
+    /// The timer fired: start a client's handshake if nobody has, then say
+    /// which events to deliver.
+    pub fn on_timer(&mut self) -> c_int {
+        if self.fatal.is_none() && !self.started && !self.config.server {
+            let _ = self.handshake();
+        }
+        let mut mask = self.deliverable() & self.watch_mask;
+        if self.fatal.is_none() && self.peer_end == PeerEnd::Open {
+            // Writable comes from the lower channel, not from the timer.
+            mask &= !TCL_WRITABLE;
+        }
+        mask
+    }
+
+    /// Sends close_notify and everything queued, waiting if need be.
+    pub fn finish(&mut self) {
+        let was_blocking = self.blocking;
+        if !was_blocking {
+            self.lower.set_blocking(true);
+            self.blocking = true;
+        }
+        if self.fatal.is_none() {
+            self.engine.shutdown();
+        }
+        let _ = self.flush();
+        if !was_blocking {
+            self.lower.set_blocking(false);
+            self.blocking = false;
+        }
+    }
+}

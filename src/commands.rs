@@ -1,0 +1,333 @@
+//! The Tcl commands of the package: argument checking, option parsing into
+//! a [`TlsConfig`], calls into the channel and engine layers, and results.
+
+use std::ffi::c_int;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use openssl::ssl::{Ssl, SslContext, SslMethod, SslVersion};
+
+use crate::channel::driver::{self, Stacked};
+use crate::channel::lower::LowerChannel;
+use crate::channel::{Stall, TlsChannel};
+use crate::config::{takes_bytes, RawValue, TlsConfig};
+use crate::context::{alpn_wire, context_for};
+use crate::engine::TlsEngine;
+use crate::error::{ErrorKind, Result, TlsError};
+use crate::openssl_extra;
+use crate::status::{self, Value};
+use crate::tcl::sys::{self, Tcl_Channel, Tcl_Obj};
+use crate::tcl::{boundary, cstring, obj_text, Interp, Obj};
+
+type Command = fn(Interp, &[*mut Tcl_Obj]) -> Result<Obj>;
+
+/// The commands and their implementations, registered by `Tls_Init`.
+pub const COMMANDS: &[(&str, Command)] = &[
+    ("::tls::import", import),
+    ("::tls::starttls", import),
+    ("::tls::unimport", unimport),
+    ("::tls::unstack", unimport),
+    ("::tls::shutdown", unimport),
+    ("::tls::handshake", handshake),
+    ("::tls::status", status_cmd),
+    ("::tls::ciphers", ciphers),
+    ("::tls::protocols", protocols),
+    ("::tls::version", version),
+];
+
+/// The one trampoline for every command: catches panics, converts results.
+pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_Interp, objc: c_int, objv: *const *mut Tcl_Obj) -> c_int {
+    let interp = Interp(interp);
+    boundary(sys::TCL_ERROR, || {
+        // SAFETY: `data` is an index into COMMANDS given at registration;
+        // Tcl passes `objc` live objects in `objv`.
+        let (command, args) = unsafe {
+            (COMMANDS[data as usize].1, std::slice::from_raw_parts(objv, objc.max(0) as usize))
+        };
+        match command(interp, args) {
+            Ok(result) => {
+                interp.set_result(result);
+                sys::TCL_OK
+            }
+            Err(error) if error.kind == ErrorKind::Option && error.detail == "WRONGARGS" => {
+                interp.wrong_args(args, 1, &error.message())
+            }
+            Err(error) => interp.fail(&error),
+        }
+    })
+}
+
+fn wrong_args(usage: &str) -> TlsError {
+    TlsError::new(ErrorKind::Option, "WRONGARGS", usage)
+}
+
+fn channel(interp: Interp, name: &str) -> Result<Tcl_Channel> {
+    let cname = cstring(name);
+    // SAFETY: live interpreter; C string for the call.
+    let chan = unsafe { sys::Tcl_GetChannel(interp.0, cname.as_ptr(), std::ptr::null_mut()) };
+    if chan.is_null() {
+        return Err(TlsError::new(ErrorKind::Channel, name, format!("can not find channel named \"{name}\"")));
+    }
+    Ok(chan)
+}
+
+fn tls_layer<'a>(interp: Interp, name: &str) -> Result<&'a mut Stacked> {
+    let chan = channel(interp, name)?;
+    // SAFETY: live channel; the layer is used only within this command.
+    unsafe { driver::find_tls(chan) }
+        .ok_or_else(|| TlsError::new(ErrorKind::Channel, name, format!("channel \"{name}\" is not a TLS channel")))
+}
+
+/// `-option value` pairs; binary options keep their byte-array form.
+fn option_pairs(objv: &[*mut Tcl_Obj]) -> Result<Vec<(String, RawValue)>> {
+    if objv.len() % 2 != 0 {
+        let last = obj_text(objv[objv.len() - 1]);
+        return Err(TlsError::new(ErrorKind::Option, last.as_str(), format!("value for \"{last}\" missing")));
+    }
+    Ok(objv
+        .chunks(2)
+        .map(|pair| {
+            let name = obj_text(pair[0]);
+            // SAFETY: Tcl passed live objects.
+            let bytes = takes_bytes(&name).then(|| unsafe { Obj::from_raw(pair[1]) }.map(|o| o.byte_vec())).flatten();
+            (name, RawValue { text: obj_text(pair[1]), bytes })
+        })
+        .collect())
+}
+
+const FILE_OPTIONS: &[&str] = &["-cafile", "-cadir", "-certfile", "-keyfile", "-dhparams", "-castore"];
+
+fn import(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    if objv.len() < 2 {
+        return Err(wrong_args("channel ?-option value ...?"));
+    }
+    let name = obj_text(objv[1]);
+    let chan = channel(interp, &name)?;
+    if driver::is_tls(chan) {
+        return Err(TlsError::new(ErrorKind::Channel, name.as_str(), format!("channel \"{name}\" is already a TLS channel")));
+    }
+    let pairs = option_pairs(&objv[2..])?;
+    if interp.is_safe() {
+        if let Some((option, _)) = pairs.iter().find(|(n, _)| FILE_OPTIONS.contains(&n.as_str())) {
+            return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter")));
+        }
+    }
+    let mut config = TlsConfig::parse(&pairs)?;
+    let context = match config.model.clone() {
+        Some(model) => {
+            let model_layer = tls_layer(interp, &model)?;
+            let mut shared = (*model_layer.tls.config).clone();
+            shared.apply(&pairs)?;
+            shared.model = None;
+            config = shared;
+            model_layer.tls.context.clone()
+        }
+        None => {
+            let mut password = |rwflag: bool, size: usize| password_callback(interp, config.password.as_deref(), rwflag, size);
+            context_for(&config.clone(), &mut password)?
+        }
+    };
+    let (ssl, expected) = new_ssl(&context, &config)?;
+    let engine = TlsEngine::new(ssl, expected)?;
+    let tls = TlsChannel::new(engine, LowerChannel(chan), Arc::new(config), context);
+    // SAFETY: live interpreter and channel.
+    unsafe { driver::stack(interp.0, chan, tls)? };
+    Ok(Obj::string(&name))
+}
+
+/// Runs the `-password` script (or `tls::password` if defined) with the
+/// manual's arguments `rwflag size`.
+fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: usize) -> Option<String> {
+    boundary(None, || {
+        let script = match script {
+            Some(s) => s.to_string(),
+            None => {
+                let (code, found) = interp.eval_global(&Obj::string("info commands ::tls::password"));
+                if code != sys::TCL_OK || found.text().is_empty() {
+                    return None;
+                }
+                "::tls::password".to_string()
+            }
+        };
+        let mut words = Obj::string(&script).elements()?;
+        words.push(Obj::int(rwflag as i64));
+        words.push(Obj::int(size as i64));
+        let (code, result) = interp.eval_global(&Obj::list(words));
+        (code == sys::TCL_OK).then(|| result.text())
+    })
+}
+
+/// A connection for `config` on `context`, with SNI, host name checking
+/// and ALPN set; also the name the certificate must match.
+fn new_ssl(context: &SslContext, config: &TlsConfig) -> Result<(Ssl, Option<String>)> {
+    let ssl_error = |what: &'static str| move |e| TlsError::ssl(ErrorKind::Ssl, what, &e);
+    let mut ssl = Ssl::new(context).map_err(ssl_error("cannot create TLS connection"))?;
+    let mut expected = None;
+    if config.server {
+        ssl.set_accept_state();
+    } else {
+        ssl.set_connect_state();
+        if let Some(name) = &config.servername {
+            let ip = name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+            if ip.is_none() {
+                ssl.set_hostname(name).map_err(|e| TlsError::ssl(ErrorKind::Value, "bad value for -servername", &e))?;
+            }
+            if config.request() {
+                let param = ssl.param_mut();
+                match ip {
+                    Some(ip) => param.set_ip(ip),
+                    None => param.set_host(name),
+                }
+                .map_err(|e| TlsError::ssl(ErrorKind::Value, "bad value for -servername", &e))?;
+                expected = Some(name.clone());
+            }
+        }
+        if !config.alpn.is_empty() {
+            ssl.set_alpn_protos(&alpn_wire(&config.alpn)?).map_err(ssl_error("cannot set ALPN protocols"))?;
+        }
+    }
+    Ok((ssl, expected))
+}
+
+fn unimport(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    if objv.len() != 2 {
+        return Err(wrong_args("channel"));
+    }
+    let name = obj_text(objv[1]);
+    let chan = channel(interp, &name)?;
+    if !driver::is_tls(chan) {
+        let message = if tls_layer(interp, &name).is_ok() {
+            format!("TLS is not the top layer of channel \"{name}\"")
+        } else {
+            format!("channel \"{name}\" is not a TLS channel")
+        };
+        return Err(TlsError::new(ErrorKind::Channel, name.as_str(), message));
+    }
+    // SAFETY: live interpreter; the top layer is ours (checked above).
+    unsafe { driver::unstack(interp.0, chan)? };
+    Ok(Obj::string(""))
+}
+
+fn handshake(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    if objv.len() != 2 {
+        return Err(wrong_args("channel"));
+    }
+    let layer = tls_layer(interp, &obj_text(objv[1]))?;
+    let result = layer.tls.handshake();
+    layer.refresh_interest();
+    match result {
+        Ok(done) => Ok(Obj::boolean(done)),
+        Err(Stall::WouldBlock) => Ok(Obj::boolean(false)),
+        Err(Stall::Failed) => Err(layer.tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "TLS handshake failed"))),
+    }
+}
+
+fn status_cmd(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    let (local, name) = match objv.len() {
+        2 => (false, obj_text(objv[1])),
+        3 if obj_text(objv[1]) == "-local" => (true, obj_text(objv[2])),
+        3 => {
+            let option = obj_text(objv[1]);
+            return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("bad option \"{option}\": must be -local")));
+        }
+        _ => return Err(wrong_args("?-local? channel")),
+    };
+    let layer = tls_layer(interp, &name)?;
+    if !layer.tls.engine.handshake_done() {
+        return Ok(Obj::list([]));
+    }
+    let ssl = layer.tls.engine.ssl();
+    let mut items = status::connection_status(ssl, ssl.verify_mode(), layer.tls.peer_end.name());
+    let cert = if local { ssl.certificate().map(|c| c.to_owned()) } else { ssl.peer_certificate() };
+    if let Some(cert) = cert {
+        items.extend(status::certificate_status(&cert));
+    }
+    Ok(status_obj(items))
+}
+
+fn status_obj(items: status::Status) -> Obj {
+    Obj::list(items.into_iter().flat_map(|(key, value)| {
+        let value = match value {
+            Value::Text(s) => Obj::string(&s),
+            Value::Int(n) => Obj::int(n),
+            Value::List(items) => Obj::list(items.iter().map(|s| Obj::string(s))),
+        };
+        [Obj::string(key), value]
+    }))
+}
+
+const PROTOCOLS: &[(&str, SslVersion)] = &[
+    ("tls1", SslVersion::TLS1),
+    ("tls1.1", SslVersion::TLS1_1),
+    ("tls1.2", SslVersion::TLS1_2),
+    ("tls1.3", SslVersion::TLS1_3),
+];
+
+/// Ranks OpenSSL's cipher version names (`SSL_CIPHER_get_version`).
+fn version_rank(name: &str) -> u8 {
+    match name {
+        "SSLv3" => 1,
+        "TLSv1.0" | "TLSv1" => 2,
+        "TLSv1.1" => 3,
+        "TLSv1.2" => 4,
+        "TLSv1.3" => 5,
+        _ => 0,
+    }
+}
+
+fn ciphers(_interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    if objv.len() > 4 {
+        return Err(wrong_args("?protocol? ?verbose? ?supported?"));
+    }
+    let arg = |i: usize| objv.get(i).map(|o| obj_text(*o));
+    let protocol = arg(1).filter(|p| !p.is_empty());
+    let verbose = arg(2).map(|v| crate::config::parse_bool("verbose", &v)).transpose()?.unwrap_or(false);
+    let supported = arg(3).map(|v| crate::config::parse_bool("supported", &v)).transpose()?.unwrap_or(false);
+    let ssl_error = |e| TlsError::ssl(ErrorKind::Ssl, "cannot list ciphers", &e);
+    let mut builder = SslContext::builder(SslMethod::tls()).map_err(ssl_error)?;
+    let mut rank = None;
+    if let Some(p) = &protocol {
+        let version = match PROTOCOLS.iter().find(|(name, _)| name == p) {
+            Some((_, v)) => *v,
+            None if p == "ssl2" || p == "ssl3" => {
+                return Err(TlsError::new(ErrorKind::Unsupported, p.as_str(), format!("protocol \"{p}\" is not supported by this OpenSSL")));
+            }
+            None => {
+                return Err(TlsError::new(ErrorKind::Value, p.as_str(), format!("bad protocol \"{p}\": must be one of {}", protocol_names().join(", "))));
+            }
+        };
+        builder.set_min_proto_version(Some(version)).map_err(ssl_error)?;
+        builder.set_max_proto_version(Some(version)).map_err(ssl_error)?;
+        if version != SslVersion::TLS1_3 {
+            builder.set_cipher_list("ALL:COMPLEMENTOFDEFAULT").map_err(ssl_error)?;
+        }
+        rank = Some(if version == SslVersion::TLS1_3 { 5 } else { version_rank(&p.replace("tls", "TLSv")) });
+    }
+    let context = builder.build();
+    let ssl = Ssl::new(&context).map_err(ssl_error)?;
+    let list = openssl_extra::cipher_list(&ssl, supported);
+    let wanted = list.into_iter().filter(|c| match rank {
+        None => true,
+        Some(5) => version_rank(&c.min_version) == 5,
+        Some(r) => version_rank(&c.min_version) < 5 && version_rank(&c.min_version) <= r,
+    });
+    Ok(Obj::list(wanted.map(|c| Obj::string(if verbose { &c.description } else { &c.name }))))
+}
+
+fn protocol_names() -> Vec<&'static str> {
+    PROTOCOLS.iter().map(|(n, _)| *n).collect()
+}
+
+fn protocols(_interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    if objv.len() != 1 {
+        return Err(wrong_args(""));
+    }
+    Ok(Obj::list(protocol_names().into_iter().map(Obj::string)))
+}
+
+fn version(_interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    if objv.len() != 1 {
+        return Err(wrong_args(""));
+    }
+    Ok(Obj::string(openssl::version::version()))
+}

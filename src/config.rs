@@ -1,0 +1,316 @@
+//! `tls::import` options parsed into a typed [`TlsConfig`].
+//!
+//! This layer knows nothing of Tcl objects: the command layer hands it
+//! option names with their string values (and, for `-cert`/`-key`, their
+//! byte-array values), and gets back a configuration or a [`TlsError`]
+//! naming the bad option.
+
+use crate::error::{ErrorKind, Result, TlsError};
+
+/// One option value as the script gave it.
+#[derive(Debug, Clone, Default)]
+pub struct RawValue {
+    pub text: String,
+    /// The byte-array form, filled in only for options that take binary
+    /// strings (see [`takes_bytes`]).
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl RawValue {
+    pub fn text(text: &str) -> RawValue {
+        RawValue { text: text.to_string(), bytes: None }
+    }
+}
+
+/// The options of `tls::import`, in the order of the error message. The
+/// second spellings that the manual also uses are accepted as aliases.
+pub const IMPORT_OPTIONS: &[&str] = &[
+    "-alpn", "-cadir", "-cafile", "-castore", "-cert", "-certfile", "-cipher", "-ciphersuites",
+    "-command", "-dhparams", "-key", "-keyfile", "-model", "-password", "-post_handshake",
+    "-request", "-require", "-security_level", "-server", "-servername", "-session_id", "-ssl2",
+    "-ssl3", "-tls1", "-tls1.1", "-tls1.2", "-tls1.3", "-validatecommand",
+];
+
+/// Second spellings found in the manual (and in TclTLS 1.x scripts).
+fn canonical(name: &str) -> Option<&'static str> {
+    let alias = match name {
+        "-ciphers" => "-cipher",
+        "-securitylevel" => "-security_level",
+        "-vcmd" | "-validate_command" => "-validatecommand",
+        "-callback" => "-command",
+        other => return IMPORT_OPTIONS.iter().copied().find(|o| *o == other),
+    };
+    Some(alias)
+}
+
+/// Options whose values are binary strings (byte arrays).
+pub fn takes_bytes(name: &str) -> bool {
+    matches!(name, "-cert" | "-key" | "-session_id")
+}
+
+/// The protocol versions a connection may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Protocols {
+    pub ssl2: bool,
+    pub ssl3: bool,
+    pub tls1: bool,
+    pub tls1_1: bool,
+    pub tls1_2: bool,
+    pub tls1_3: bool,
+}
+
+impl Default for Protocols {
+    /// TclTLS 2.0: only TLS 1.2 and 1.3.
+    fn default() -> Protocols {
+        Protocols { ssl2: false, ssl3: false, tls1: false, tls1_1: false, tls1_2: true, tls1_3: true }
+    }
+}
+
+/// Everything `tls::import` was told, with the 2.0 defaults applied.
+#[derive(Debug, Clone, Default)]
+pub struct TlsConfig {
+    pub server: bool,
+    pub certfile: Option<String>,
+    pub keyfile: Option<String>,
+    pub cert: Option<Vec<u8>>,
+    pub key: Option<Vec<u8>>,
+    pub cafile: Option<String>,
+    pub cadir: Option<String>,
+    pub castore: Option<String>,
+    pub dhparams: Option<String>,
+    /// `None` means the default for the role (true for clients).
+    pub request: Option<bool>,
+    pub require: Option<bool>,
+    pub servername: Option<String>,
+    pub alpn: Vec<String>,
+    pub protocols: Protocols,
+    pub cipher: Option<String>,
+    pub ciphersuites: Option<String>,
+    pub security_level: Option<i32>,
+    pub post_handshake: bool,
+    pub session_id: Option<Vec<u8>>,
+    pub command: Option<String>,
+    pub password: Option<String>,
+    pub validatecommand: Option<String>,
+    pub model: Option<String>,
+}
+
+impl TlsConfig {
+    /// Parses `-option value` pairs.
+    pub fn parse(pairs: &[(String, RawValue)]) -> Result<TlsConfig> {
+        let mut config = TlsConfig::default();
+        config.apply(pairs)?;
+        Ok(config)
+    }
+
+    /// Applies `-option value` pairs on top of this configuration.
+    pub fn apply(&mut self, pairs: &[(String, RawValue)]) -> Result<()> {
+        for (name, value) in pairs {
+            self.set(name, value)?;
+        }
+        Ok(())
+    }
+
+    fn set(&mut self, name: &str, value: &RawValue) -> Result<()> {
+        let option = canonical(name).ok_or_else(|| bad_option(name))?;
+        let text = || Some(value.text.clone());
+        let flag = || parse_bool(option, &value.text);
+        match option {
+            "-alpn" => self.alpn = parse_list(&value.text),
+            "-cadir" => self.cadir = text(),
+            "-cafile" => self.cafile = text(),
+            "-castore" => self.castore = text(),
+            "-cert" => self.cert = non_empty(binary(value)),
+            "-certfile" => self.certfile = text(),
+            "-cipher" => self.cipher = text(),
+            "-ciphersuites" => self.ciphersuites = text(),
+            "-command" => self.command = non_empty_text(&value.text),
+            "-dhparams" => self.dhparams = text(),
+            "-key" => self.key = non_empty(binary(value)),
+            "-keyfile" => self.keyfile = text(),
+            "-model" => self.model = text(),
+            "-password" => self.password = non_empty_text(&value.text),
+            "-post_handshake" => self.post_handshake = flag()?,
+            "-request" => self.request = Some(flag()?),
+            "-require" => self.require = Some(flag()?),
+            "-security_level" => {
+                let level = parse_int(option, &value.text)?;
+                if !(0..=5).contains(&level) {
+                    return Err(TlsError::new(
+                        ErrorKind::Value,
+                        option,
+                        format!("bad value \"{}\" for -security_level: must be an integer from 0 to 5", value.text),
+                    ));
+                }
+                self.security_level = Some(level);
+            }
+            "-server" => self.server = flag()?,
+            "-servername" => self.servername = non_empty_text(&value.text),
+            "-session_id" => self.session_id = non_empty(binary(value)),
+            "-ssl2" => self.protocols.ssl2 = flag()?,
+            "-ssl3" => self.protocols.ssl3 = flag()?,
+            "-tls1" => self.protocols.tls1 = flag()?,
+            "-tls1.1" => self.protocols.tls1_1 = flag()?,
+            "-tls1.2" => self.protocols.tls1_2 = flag()?,
+            "-tls1.3" => self.protocols.tls1_3 = flag()?,
+            "-validatecommand" => self.validatecommand = non_empty_text(&value.text),
+            _ => return Err(bad_option(name)),
+        }
+        Ok(())
+    }
+
+    /// Whether the peer's certificate must be valid (2.0: clients yes).
+    pub fn require(&self) -> bool {
+        self.require.unwrap_or(!self.server)
+    }
+
+    /// Whether to ask the peer for a certificate. `-require 1` forces it,
+    /// as the 2.0 manual says.
+    pub fn request(&self) -> bool {
+        self.require() || self.request.unwrap_or(!self.server)
+    }
+}
+
+fn binary(value: &RawValue) -> Vec<u8> {
+    value.bytes.clone().unwrap_or_else(|| value.text.as_bytes().to_vec())
+}
+
+fn non_empty(bytes: Vec<u8>) -> Option<Vec<u8>> {
+    (!bytes.is_empty()).then_some(bytes)
+}
+
+fn non_empty_text(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+pub fn bad_option(name: &str) -> TlsError {
+    let (last, rest) = IMPORT_OPTIONS.split_last().unwrap_or((&"", &[]));
+    TlsError::new(
+        ErrorKind::Option,
+        name,
+        format!("bad option \"{name}\": must be {}, or {last}", rest.join(", ")),
+    )
+}
+
+/// Tcl's boolean syntax: integers (non-zero is true) and unique prefixes of
+/// true/false/yes/no/on/off, in any case.
+pub fn parse_bool(option: &str, text: &str) -> Result<bool> {
+    let word = text.trim().to_ascii_lowercase();
+    if let Ok(number) = parse_int(option, &word) {
+        return Ok(number != 0);
+    }
+    let matches = |full: &str, min: usize| word.len() >= min && full.starts_with(word.as_str());
+    if matches("true", 1) || matches("yes", 1) || matches("on", 2) {
+        return Ok(true);
+    }
+    if matches("false", 1) || matches("no", 1) || matches("off", 2) {
+        return Ok(false);
+    }
+    Err(TlsError::new(
+        ErrorKind::Value,
+        option,
+        format!("expected boolean value for {option} but got \"{text}\""),
+    ))
+}
+
+/// A Tcl integer in decimal, hex (`0x`) or octal (`0o`) notation.
+pub fn parse_int(option: &str, text: &str) -> Result<i32> {
+    let trimmed = text.trim();
+    let (negative, digits) = match trimmed.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
+    };
+    let parsed = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        i64::from_str_radix(hex, 16)
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8)
+    } else {
+        digits.parse::<i64>()
+    };
+    parsed
+        .ok()
+        .map(|n| if negative { -n } else { n })
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or_else(|| {
+            TlsError::new(
+                ErrorKind::Value,
+                option,
+                format!("expected integer value for {option} but got \"{text}\""),
+            )
+        })
+}
+
+/// A Tcl list of simple words (ALPN protocol names cannot hold spaces).
+fn parse_list(text: &str) -> Vec<String> {
+    text.split_whitespace().map(|w| w.trim_matches(|c| c == '{' || c == '}').to_string()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<TlsConfig> {
+        let pairs: Vec<(String, RawValue)> =
+            pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
+        TlsConfig::parse(&pairs)
+    }
+
+    #[test]
+    fn defaults_are_tls_2_0() {
+        let client = parse(&[]).unwrap();
+        assert!(client.request() && client.require());
+        assert!(!client.protocols.tls1 && !client.protocols.tls1_1);
+        assert!(client.protocols.tls1_2 && client.protocols.tls1_3);
+        let server = parse(&[("-server", "1")]).unwrap();
+        assert!(!server.request() && !server.require());
+    }
+
+    #[test]
+    fn require_forces_request() {
+        let c = parse(&[("-server", "yes"), ("-request", "0"), ("-require", "1")]).unwrap();
+        assert!(c.request());
+    }
+
+    #[test]
+    fn booleans_follow_tcl() {
+        for t in ["1", "true", "TRUE", "t", "yes", "y", "on", "5", "0x1"] {
+            assert!(parse_bool("-x", t).unwrap(), "{t}");
+        }
+        for f in ["0", "false", "f", "no", "n", "off", "Off"] {
+            assert!(!parse_bool("-x", f).unwrap(), "{f}");
+        }
+        let err = parse_bool("-request", "maybe").unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-request"]);
+        assert!(err.message().contains("-request"));
+        assert!(parse_bool("-x", "o").is_err());
+    }
+
+    #[test]
+    fn unknown_option_lists_valid_ones() {
+        let err = parse(&[("-bogus", "1")]).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Option);
+        assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cadir"));
+        assert!(err.message().ends_with("or -validatecommand"));
+    }
+
+    #[test]
+    fn aliases_are_accepted() {
+        let c = parse(&[("-ciphers", "HIGH"), ("-securitylevel", "2"), ("-vcmd", "cb")]).unwrap();
+        assert_eq!(c.cipher.as_deref(), Some("HIGH"));
+        assert_eq!(c.security_level, Some(2));
+        assert_eq!(c.validatecommand.as_deref(), Some("cb"));
+    }
+
+    #[test]
+    fn security_level_is_checked() {
+        assert!(parse(&[("-security_level", "6")]).is_err());
+        let err = parse(&[("-security_level", "high")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-security_level"]);
+    }
+
+    #[test]
+    fn alpn_is_a_list() {
+        let c = parse(&[("-alpn", "h2 http/1.1")]).unwrap();
+        assert_eq!(c.alpn, vec!["h2", "http/1.1"]);
+    }
+}

@@ -1,0 +1,367 @@
+//! Building OpenSSL contexts from a [`TlsConfig`], and sharing them.
+//!
+//! A context holds the trust store, the local certificate chain and the
+//! protocol settings. Building one can cost tens of milliseconds (the
+//! platform CA bundle alone), so contexts are cached per process, keyed by
+//! every setting that goes into them (including the size and modification
+//! time of each file read), and shared by every channel with equal
+//! settings. `SslContext` is reference counted by OpenSSL, so a cached or
+//! `-model` context is never freed twice.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
+
+use openssl::dh::Dh;
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::{
+    select_next_proto, AlpnError, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
+    SslVerifyMode, SslVersion,
+};
+use openssl::x509::X509;
+
+use crate::config::{Protocols, TlsConfig};
+use crate::error::{ErrorKind, Result, TlsError};
+use crate::openssl_extra;
+
+/// Asked for a key's password: `(rwflag, max_size)` to the password.
+pub type PasswordSource<'a> = &'a mut dyn FnMut(bool, usize) -> Option<String>;
+
+/// The settings a context is made of; equal keys share a context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ContextKey {
+    server: bool,
+    files: Vec<(String, Option<(u64, SystemTime)>)>,
+    cert: Option<Vec<u8>>,
+    key: Option<Vec<u8>>,
+    castore: Option<String>,
+    request: bool,
+    require: bool,
+    alpn: Vec<String>,
+    protocols: Protocols,
+    cipher: Option<String>,
+    ciphersuites: Option<String>,
+    security_level: Option<i32>,
+    post_handshake: bool,
+}
+
+impl ContextKey {
+    fn new(config: &TlsConfig) -> ContextKey {
+        let file = |tag: &str, path: &Option<String>| {
+            path.as_ref().map(|p| {
+                let stamp = std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+                (format!("{tag}={p}"), stamp)
+            })
+        };
+        let files = [
+            file("certfile", &config.certfile),
+            file("keyfile", &config.keyfile),
+            file("cafile", &config.cafile),
+            file("cadir", &config.cadir),
+            file("dhparams", &config.dhparams),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        ContextKey {
+            server: config.server,
+            files,
+            cert: config.cert.clone(),
+            key: config.key.clone(),
+            castore: config.castore.clone(),
+            request: config.request(),
+            require: config.require(),
+            alpn: config.alpn.clone(),
+            protocols: config.protocols,
+            cipher: config.cipher.clone(),
+            ciphersuites: config.ciphersuites.clone(),
+            security_level: config.security_level,
+            post_handshake: config.post_handshake,
+        }
+    }
+}
+
+/// Contexts kept at most; past this the cache starts afresh (channels
+/// keep their own references, so nothing in use is freed).
+const CACHE_LIMIT: usize = 64;
+
+fn cache() -> &'static Mutex<HashMap<ContextKey, SslContext>> {
+    static CACHE: OnceLock<Mutex<HashMap<ContextKey, SslContext>>> = OnceLock::new();
+    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The shared context for `config`, built on first use.
+pub fn context_for(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
+    let key = ContextKey::new(config);
+    if let Some(found) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(found);
+    }
+    let context = build(config, password)?;
+    if let Ok(mut cache) = cache().lock() {
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, context.clone());
+    }
+    Ok(context)
+}
+
+fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
+    let ssl_error = |what: &'static str| move |e| TlsError::ssl(ErrorKind::Ssl, what, &e);
+    let method = if config.server { SslMethod::tls_server() } else { SslMethod::tls_client() };
+    let mut builder = SslContext::builder(method).map_err(ssl_error("cannot create SSL context"))?;
+    builder.set_mode(SslMode::RELEASE_BUFFERS | SslMode::ACCEPT_MOVING_WRITE_BUFFER);
+    set_protocols(&mut builder, &config.protocols)?;
+    if let Some(level) = config.security_level {
+        builder.set_security_level(level as u32);
+    }
+    if let Some(cipher) = &config.cipher {
+        builder.set_cipher_list(cipher).map_err(|e| bad_value("-cipher", cipher, &e))?;
+    }
+    if let Some(suites) = &config.ciphersuites {
+        builder.set_ciphersuites(suites).map_err(|e| bad_value("-ciphersuites", suites, &e))?;
+    }
+    load_identity(&mut builder, config, password)?;
+    load_trust(&mut builder, config)?;
+    if let Some(path) = &config.dhparams {
+        let pem = read_file("-dhparams", path)?;
+        let dh = Dh::params_from_pem(&pem).map_err(|e| file_error("-dhparams", path, "not a DH parameters file", &e))?;
+        builder.set_tmp_dh(&dh).map_err(ssl_error("cannot use DH parameters"))?;
+    }
+    if config.server {
+        builder.set_session_id_context(b"tcltls").map_err(ssl_error("cannot set session id context"))?;
+        if !config.alpn.is_empty() {
+            let wire = alpn_wire(&config.alpn)?;
+            builder.set_alpn_select_callback(move |_, client| {
+                // Server preference: the first of ours the client offers,
+                // returned as the client's own bytes.
+                let choice = select_next_proto(&wire, client).ok_or(AlpnError::NOACK)?;
+                alpn_entries(client).find(|p| *p == choice).ok_or(AlpnError::NOACK)
+            });
+        }
+    }
+    let mode = match (config.request(), config.require()) {
+        (false, _) => SslVerifyMode::NONE,
+        (true, false) => SslVerifyMode::PEER,
+        (true, true) if config.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+        (true, true) => SslVerifyMode::PEER,
+    };
+    let require = config.require();
+    // Without -require, a bad certificate is recorded (tls::status shows
+    // verifyResult) but does not end the handshake.
+    builder.set_verify_callback(mode, move |ok, _| ok || !require);
+    if config.post_handshake && !config.server {
+        openssl_extra::enable_post_handshake_auth(&mut builder);
+    }
+    Ok(builder.build())
+}
+
+fn set_protocols(builder: &mut SslContextBuilder, p: &Protocols) -> Result<()> {
+    if p.ssl2 {
+        return Err(TlsError::new(ErrorKind::Unsupported, "-ssl2", "SSL 2.0 is not supported by OpenSSL 1.1 and later"));
+    }
+    if p.ssl3 && !openssl_extra::ssl3_supported() {
+        return Err(TlsError::new(ErrorKind::Unsupported, "-ssl3", "SSL 3.0 is not supported by this build of OpenSSL"));
+    }
+    let versions = [
+        (p.ssl3, SslVersion::SSL3, SslOptions::NO_SSLV3),
+        (p.tls1, SslVersion::TLS1, SslOptions::NO_TLSV1),
+        (p.tls1_1, SslVersion::TLS1_1, SslOptions::NO_TLSV1_1),
+        (p.tls1_2, SslVersion::TLS1_2, SslOptions::NO_TLSV1_2),
+        (p.tls1_3, SslVersion::TLS1_3, SslOptions::NO_TLSV1_3),
+    ];
+    let enabled: Vec<usize> = (0..versions.len()).filter(|&i| versions[i].0).collect();
+    let (Some(&first), Some(&last)) = (enabled.first(), enabled.last()) else {
+        return Err(TlsError::new(ErrorKind::Value, "protocols", "no protocol version is enabled"));
+    };
+    let ssl_error = |e| TlsError::ssl(ErrorKind::Ssl, "cannot set protocol versions", &e);
+    builder.set_min_proto_version(Some(versions[first].1)).map_err(ssl_error)?;
+    builder.set_max_proto_version(Some(versions[last].1)).map_err(ssl_error)?;
+    for (on, _, option) in &versions[first..=last] {
+        if !on {
+            builder.set_options(*option);
+        }
+    }
+    Ok(())
+}
+
+fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: PasswordSource) -> Result<()> {
+    let mut have_cert = false;
+    if let Some(der) = &config.cert {
+        let cert = X509::from_der(der)
+            .map_err(|e| TlsError::ssl(ErrorKind::Key, "bad value for -cert: not a DER certificate", &e))?;
+        builder.set_certificate(&cert).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -cert", &e))?;
+        have_cert = true;
+    } else if let Some(path) = &config.certfile {
+        let pem = read_file("-certfile", path)?;
+        let mut chain = X509::stack_from_pem(&pem)
+            .map_err(|e| file_error("-certfile", path, "no certificate in file", &e))?
+            .into_iter();
+        let leaf = chain.next().ok_or_else(|| {
+            TlsError::new(ErrorKind::File, path.as_str(), format!("-certfile \"{path}\": no PEM certificate in file"))
+        })?;
+        builder.set_certificate(&leaf).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -certfile", &e))?;
+        // The whole chain is sent, so peers that trust only the root can
+        // verify a certificate issued by an intermediate.
+        for extra in chain {
+            builder
+                .add_extra_chain_cert(extra)
+                .map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot add chain certificate", &e))?;
+        }
+        have_cert = true;
+    }
+    let key: Option<PKey<Private>> = if let Some(der) = &config.key {
+        Some(key_from_der(der)?)
+    } else if let Some(path) = config.keyfile.as_ref().or(if have_cert { config.certfile.as_ref() } else { None }) {
+        let option = if config.keyfile.is_some() { "-keyfile" } else { "-certfile" };
+        Some(key_from_pem_file(option, path, password)?)
+    } else {
+        None
+    };
+    match (have_cert, key) {
+        (true, Some(key)) => {
+            builder.set_private_key(&key).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use private key", &e))?;
+            builder.check_private_key().map_err(|_| {
+                TlsError::new(ErrorKind::Key, "MISMATCH", "private key does not match the certificate")
+            })?;
+        }
+        (true, None) => {
+            return Err(TlsError::new(ErrorKind::Key, "MISSING", "a certificate needs a private key (-keyfile or -key)"))
+        }
+        (false, Some(_)) => {
+            return Err(TlsError::new(ErrorKind::Key, "MISSING", "a private key needs a certificate (-certfile or -cert)"))
+        }
+        (false, None) => {}
+    }
+    Ok(())
+}
+
+fn key_from_der(der: &[u8]) -> Result<PKey<Private>> {
+    PKey::private_key_from_der(der)
+        .or_else(|_| openssl::rsa::Rsa::private_key_from_der(der).and_then(PKey::from_rsa))
+        .or_else(|_| openssl::ec::EcKey::private_key_from_der(der).and_then(PKey::from_ec_key))
+        .map_err(|e| TlsError::ssl(ErrorKind::Key, "bad value for -key: not a DER private key", &e))
+}
+
+fn key_from_pem_file(option: &str, path: &str, password: PasswordSource) -> Result<PKey<Private>> {
+    let pem = read_file(option, path)?;
+    let encrypted = pem.windows(9).any(|w| w == b"ENCRYPTED");
+    let mut asked = false;
+    let mut supplied = false;
+    let result = PKey::private_key_from_pem_callback(&pem, |buf| {
+        asked = true;
+        // Never fall back to OpenSSL's terminal prompt: no password from
+        // the script means an empty one, which fails cleanly.
+        let secret = password(false, buf.len()).unwrap_or_default();
+        supplied = !secret.is_empty();
+        let bytes = secret.as_bytes();
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        Ok(n)
+    });
+    result.map_err(|e| {
+        if asked || encrypted {
+            let why = if supplied { "wrong password" } else { "no password given" };
+            TlsError::new(
+                ErrorKind::Key,
+                "PASSWORD",
+                format!("cannot decrypt private key in \"{path}\": {why} (use -password)"),
+            )
+        } else {
+            file_error(option, path, "no private key in file", &e)
+        }
+    })
+}
+
+fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()> {
+    if !config.request() && config.cafile.is_none() && config.cadir.is_none() && config.castore.is_none() {
+        return Ok(());
+    }
+    if let Some(path) = &config.cafile {
+        read_file("-cafile", path)?;
+    }
+    if let Some(dir) = &config.cadir {
+        if !std::path::Path::new(dir).is_dir() {
+            return Err(TlsError::new(ErrorKind::File, dir.as_str(), format!("-cadir \"{dir}\": no such directory")));
+        }
+    }
+    if config.cafile.is_some() || config.cadir.is_some() {
+        builder
+            .load_verify_locations(config.cafile.as_deref().map(std::path::Path::new), config.cadir.as_deref().map(std::path::Path::new))
+            .map_err(|e| {
+                let path = config.cafile.clone().or(config.cadir.clone()).unwrap_or_default();
+                file_error("-cafile", &path, "no CA certificates loaded", &e)
+            })?;
+    }
+    if let Some(uri) = &config.castore {
+        openssl_extra::load_verify_store(builder, uri)
+            .map_err(|e| TlsError::ssl(ErrorKind::File, &format!("-castore \"{uri}\": cannot load CA store"), &e))?;
+    }
+    if config.cafile.is_none() && config.cadir.is_none() && config.castore.is_none() {
+        // The platform trust store; SSL_CERT_FILE and SSL_CERT_DIR apply.
+        builder.set_default_verify_paths().map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot load the default CA store", &e))?;
+    }
+    if config.server {
+        // Tell clients which CAs we accept their certificates from.
+        if let Some(path) = &config.cafile {
+            if let Ok(names) = openssl::x509::X509Name::load_client_ca_file(path) {
+                builder.set_client_ca_list(names);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// ALPN protocol names in wire format (length-prefixed).
+pub fn alpn_wire(protocols: &[String]) -> Result<Vec<u8>> {
+    let mut wire = Vec::new();
+    for name in protocols {
+        if name.is_empty() || name.len() > 255 {
+            return Err(TlsError::new(ErrorKind::Value, "-alpn", format!("bad ALPN protocol name \"{name}\"")));
+        }
+        wire.push(name.len() as u8);
+        wire.extend_from_slice(name.as_bytes());
+    }
+    Ok(wire)
+}
+
+/// The names in an ALPN wire-format list.
+fn alpn_entries(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = wire;
+    std::iter::from_fn(move || {
+        let (&len, tail) = rest.split_first()?;
+        let len = len as usize;
+        if tail.len() < len {
+            return None;
+        }
+        let (name, next) = tail.split_at(len);
+        rest = next;
+        Some(name)
+    })
+}
+
+fn read_file(option: &str, path: &str) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        TlsError::new(ErrorKind::File, path, format!("{option} \"{path}\": {why}"))
+    })
+}
+
+fn file_error(option: &str, path: &str, what: &str, stack: &openssl::error::ErrorStack) -> TlsError {
+    let reason = crate::error::describe_stack(stack);
+    let message = if reason.is_empty() {
+        format!("{option} \"{path}\": {what}")
+    } else {
+        format!("{option} \"{path}\": {what} ({reason})")
+    };
+    TlsError::new(ErrorKind::File, path, message)
+}
+
+fn bad_value(option: &str, value: &str, stack: &openssl::error::ErrorStack) -> TlsError {
+    let reason = crate::error::describe_stack(stack);
+    TlsError::new(ErrorKind::Value, option, format!("bad value \"{value}\" for {option}: {reason}"))
+}

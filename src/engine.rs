@@ -1,0 +1,282 @@
+//! The TLS engine: an OpenSSL connection over an in-memory pipe.
+//!
+//! The engine never does I/O. The channel driver moves ciphertext between
+//! the lower Tcl channel and the pipe in large chunks ([`TlsEngine::input_space`]
+//! and [`TlsEngine::output`]), and asks the engine to handshake, read or
+//! write plaintext. Because it knows nothing of Tcl, it is tested over
+//! in-memory pairs (see the tests at the bottom).
+
+use std::io::{self, Read, Write};
+
+use openssl::ssl::{ErrorCode, ShutdownResult, Ssl, SslRef, SslStream};
+use openssl::x509::X509VerifyResult;
+
+use crate::error::{describe_stack, ErrorKind, Result, TlsError};
+
+/// Ciphertext in both directions. Reading an empty pipe would block,
+/// unless the lower channel reached end of file.
+#[derive(Default)]
+pub struct MemoryPipe {
+    incoming: Vec<u8>,
+    in_pos: usize,
+    eof: bool,
+    outgoing: Vec<u8>,
+    out_pos: usize,
+}
+
+/// Buffers larger than this are released when they empty, so idle
+/// connections hold no I/O memory.
+const KEEP_CAPACITY: usize = 0;
+
+impl MemoryPipe {
+    fn pending_input(&self) -> &[u8] {
+        &self.incoming[self.in_pos..]
+    }
+
+    fn compact_input(&mut self) {
+        if self.in_pos == self.incoming.len() {
+            self.incoming.clear();
+            self.in_pos = 0;
+            if self.incoming.capacity() > KEEP_CAPACITY {
+                self.incoming = Vec::new();
+            }
+        }
+    }
+}
+
+impl Read for MemoryPipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.pending_input();
+        if available.is_empty() {
+            return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
+        }
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.in_pos += n;
+        self.compact_input();
+        Ok(n)
+    }
+}
+
+impl Write for MemoryPipe {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.outgoing.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a plaintext read found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReadOutcome {
+    Data(usize),
+    /// More ciphertext is needed from the lower channel.
+    WantInput,
+    /// The peer sent close_notify.
+    CloseNotify,
+    /// The lower channel ended without close_notify.
+    Truncated,
+}
+
+pub struct TlsEngine {
+    stream: SslStream<MemoryPipe>,
+    handshake_done: bool,
+    /// The name the peer's certificate was checked against, for messages.
+    expected_name: Option<String>,
+}
+
+impl TlsEngine {
+    pub fn new(ssl: Ssl, expected_name: Option<String>) -> Result<TlsEngine> {
+        let stream = SslStream::new(ssl, MemoryPipe::default())
+            .map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot create TLS connection", &e))?;
+        Ok(TlsEngine { stream, handshake_done: false, expected_name })
+    }
+
+    pub fn ssl(&self) -> &SslRef {
+        self.stream.ssl()
+    }
+
+    pub fn handshake_done(&self) -> bool {
+        self.handshake_done
+    }
+
+    /// Drives the handshake: `Ok(true)` when complete, `Ok(false)` when it
+    /// needs more input from the peer.
+    pub fn handshake(&mut self) -> Result<bool> {
+        if self.handshake_done {
+            return Ok(true);
+        }
+        match self.stream.do_handshake() {
+            Ok(()) => {
+                self.handshake_done = true;
+                Ok(true)
+            }
+            Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => Ok(false),
+            Err(e) => Err(self.describe(e)),
+        }
+    }
+
+    /// Decrypts into `buf`.
+    pub fn read(&mut self, buf: &mut [u8]) -> Result<ReadOutcome> {
+        if !self.handshake()? {
+            return Ok(ReadOutcome::WantInput);
+        }
+        match self.stream.ssl_read(buf) {
+            Ok(n) => Ok(ReadOutcome::Data(n)),
+            Err(e) => match e.code() {
+                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(ReadOutcome::WantInput),
+                ErrorCode::ZERO_RETURN => Ok(ReadOutcome::CloseNotify),
+                _ if self.stream.get_ref().eof && is_unexpected_eof(&e) => Ok(ReadOutcome::Truncated),
+                _ => Err(self.describe(e)),
+            },
+        }
+    }
+
+    /// Encrypts all of `data`; `Ok(None)` if the handshake needs input first.
+    pub fn write(&mut self, data: &[u8]) -> Result<Option<usize>> {
+        if !self.handshake()? {
+            return Ok(None);
+        }
+        let mut written = 0;
+        while written < data.len() {
+            match self.stream.ssl_write(&data[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.code() == ErrorCode::WANT_READ => {
+                    return Ok(if written > 0 { Some(written) } else { None })
+                }
+                Err(e) => return Err(self.describe(e)),
+            }
+        }
+        Ok(Some(written))
+    }
+
+    /// Queues close_notify. Errors are ignored: the connection ends anyway.
+    pub fn shutdown(&mut self) -> bool {
+        if !self.handshake_done {
+            return false;
+        }
+        matches!(self.stream.shutdown(), Ok(ShutdownResult::Sent | ShutdownResult::Received))
+    }
+
+    /// Whether the peer's close_notify has been seen.
+    pub fn peer_closed(&mut self) -> bool {
+        self.stream.get_shutdown().contains(openssl::ssl::ShutdownState::RECEIVED)
+    }
+
+    /// Room for `len` bytes of ciphertext from the lower channel; commit
+    /// what was filled with [`TlsEngine::commit_input`].
+    pub fn input_space(&mut self, len: usize) -> &mut [u8] {
+        let pipe = self.stream.get_mut();
+        let start = pipe.incoming.len();
+        pipe.incoming.resize(start + len, 0);
+        &mut pipe.incoming[start..]
+    }
+
+    /// Keeps `filled` bytes of the last [`TlsEngine::input_space`].
+    pub fn commit_input(&mut self, requested: usize, filled: usize) {
+        let pipe = self.stream.get_mut();
+        let len = pipe.incoming.len() - requested + filled.min(requested);
+        pipe.incoming.truncate(len);
+        pipe.compact_input();
+    }
+
+    pub fn feed(&mut self, data: &[u8]) {
+        self.stream.get_mut().incoming.extend_from_slice(data);
+    }
+
+    pub fn feed_eof(&mut self) {
+        self.stream.get_mut().eof = true;
+    }
+
+    /// Ciphertext waiting to go to the peer.
+    pub fn output(&self) -> &[u8] {
+        let pipe = self.stream.get_ref();
+        &pipe.outgoing[pipe.out_pos..]
+    }
+
+    pub fn consume_output(&mut self, n: usize) {
+        let pipe = self.stream.get_mut();
+        pipe.out_pos = (pipe.out_pos + n).min(pipe.outgoing.len());
+        if pipe.out_pos == pipe.outgoing.len() {
+            pipe.out_pos = 0;
+            pipe.outgoing = Vec::new();
+        }
+    }
+
+    /// Whether a read would make progress without new input: decrypted
+    /// bytes are waiting, or a whole TLS record is buffered.
+    pub fn input_ready(&self) -> bool {
+        self.stream.ssl().pending() > 0 || whole_record(self.stream.get_ref().pending_input())
+    }
+
+    pub fn buffered_input(&self) -> usize {
+        self.stream.get_ref().pending_input().len()
+    }
+
+    /// Ciphertext received but not consumed by TLS: after the peer's
+    /// close_notify, this is whatever the peer sent in the clear.
+    pub fn take_leftover_input(&mut self) -> Vec<u8> {
+        let pipe = self.stream.get_mut();
+        let rest = pipe.pending_input().to_vec();
+        pipe.incoming = Vec::new();
+        pipe.in_pos = 0;
+        rest
+    }
+
+    /// Turns an OpenSSL error into a message that says what and why.
+    fn describe(&mut self, error: openssl::ssl::Error) -> TlsError {
+        let during_handshake = !self.handshake_done;
+        let verify = self.stream.ssl().verify_result();
+        let reasons = error.ssl_error().map(describe_stack).unwrap_or_default();
+        if during_handshake && verify != X509VerifyResult::OK && reasons.contains("certificate verify failed") {
+            let mut message = format!("certificate verify failed: {}", verify.error_string());
+            // X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH
+            if matches!(verify.as_raw(), 62 | 64) {
+                if let Some(name) = &self.expected_name {
+                    message.push_str(&format!(", expected {name}"));
+                }
+            }
+            return TlsError::new(ErrorKind::Verify, verify.as_raw().to_string(), message);
+        }
+        let eof = self.stream.get_ref().eof;
+        let (kind, prefix) = if during_handshake {
+            (ErrorKind::Handshake, "TLS handshake failed")
+        } else {
+            (ErrorKind::Io, "TLS error")
+        };
+        let (detail, why) = if !reasons.is_empty() {
+            let first = error
+                .ssl_error()
+                .and_then(|s| s.errors().first().and_then(|e| e.reason()))
+                .unwrap_or("ssl")
+                .to_string();
+            (first, reasons)
+        } else if eof {
+            ("eof".to_string(), "connection closed by peer".to_string())
+        } else if let Some(io) = error.io_error() {
+            ("io".to_string(), io.to_string())
+        } else {
+            ("ssl".to_string(), format!("OpenSSL error code {}", error.code().as_raw()))
+        };
+        TlsError::new(kind, detail, format!("{prefix}: {why}"))
+    }
+}
+
+fn is_unexpected_eof(error: &openssl::ssl::Error) -> bool {
+    match error.ssl_error() {
+        Some(stack) => stack.errors().iter().any(|e| e.reason() == Some("unexpected eof while reading")),
+        None => error.code() == ErrorCode::SYSCALL,
+    }
+}
+
+/// Whether `data` starts with a complete TLS record (5-byte header with
+/// a big-endian length at bytes 3..5).
+fn whole_record(data: &[u8]) -> bool {
+    data.len() >= 5 && data.len() >= 5 + (((data[3] as usize) << 8) | data[4] as usize)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,183 @@
+//! The key/value lists of `tls::status`, built from a connection and a
+//! certificate in safe Rust. Key names and value spellings follow the
+//! manual (`protocol` is `TLS1.3`, not OpenSSL's `TLSv1.3`).
+
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::ssl::{SslRef, SslVerifyMode, SslVersion};
+use openssl::x509::{X509NameRef, X509Ref};
+
+use crate::openssl_extra;
+
+/// A status value: Tcl gets strings, integers or lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Text(String),
+    Int(i64),
+    List(Vec<String>),
+}
+
+pub type Status = Vec<(&'static str, Value)>;
+
+fn text(s: impl Into<String>) -> Value {
+    Value::Text(s.into())
+}
+
+/// The manual's name for a protocol version.
+pub fn protocol_name(version: Option<SslVersion>) -> &'static str {
+    match version {
+        Some(SslVersion::SSL3) => "SSL3",
+        Some(SslVersion::TLS1) => "TLS1",
+        Some(SslVersion::TLS1_1) => "TLS1.1",
+        Some(SslVersion::TLS1_2) => "TLS1.2",
+        Some(SslVersion::TLS1_3) => "TLS1.3",
+        _ => "unknown",
+    }
+}
+
+/// SSL status of a connection whose handshake is complete.
+pub fn connection_status(ssl: &SslRef, verify_mode: SslVerifyMode, peer_end: &str) -> Status {
+    let mut status: Status = Vec::new();
+    let cipher = ssl.current_cipher();
+    status.push(("alpn", text(ssl.selected_alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default())));
+    status.push(("cipher", text(cipher.map(|c| c.name()).unwrap_or(""))));
+    status.push(("peername", text(openssl_extra::peername(ssl).unwrap_or_default())));
+    status.push(("protocol", text(protocol_name(ssl.version2()))));
+    status.push(("sbits", Value::Int(cipher.map(|c| c.bits().secret as i64).unwrap_or(0))));
+    status.push(("verifyDepth", Value::Int(-1)));
+    status.push(("verifyMode", Value::List(verify_mode_names(verify_mode))));
+    status.push(("verifyResult", text(ssl.verify_result().error_string())));
+    status.push(("peer_close", text(peer_end)));
+    status
+}
+
+fn verify_mode_names(mode: SslVerifyMode) -> Vec<String> {
+    if mode == SslVerifyMode::NONE {
+        return vec!["none".into()];
+    }
+    let mut names = Vec::new();
+    if mode.contains(SslVerifyMode::PEER) {
+        names.push("peer".into());
+    }
+    if mode.contains(SslVerifyMode::FAIL_IF_NO_PEER_CERT) {
+        names.push("fail_if_no_peer_cert".into());
+    }
+    if mode.contains(SslVerifyMode::CLIENT_ONCE) {
+        names.push("client_once".into());
+    }
+    names
+}
+
+/// Certificate status of `cert`.
+pub fn certificate_status(cert: &X509Ref) -> Status {
+    let mut status: Status = Vec::new();
+    status.push(("version", Value::Int(cert.version() as i64 + 1)));
+    let serial = cert.serial_number().to_bn().and_then(|bn| bn.to_hex_str().map(|s| s.to_string())).unwrap_or_default();
+    status.push(("serialNumber", text(serial)));
+    let signature = cert.signature_algorithm().object().nid();
+    status.push(("signature", text(nid_name(signature))));
+    status.push(("issuer", text(name_rfc2253(cert.issuer_name()))));
+    status.push(("notBefore", text(cert.not_before().to_string())));
+    status.push(("notAfter", text(cert.not_after().to_string())));
+    status.push(("subject", text(name_rfc2253(cert.subject_name()))));
+    let sans: Vec<String> = cert
+        .subject_alt_names()
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(|n| {
+                    n.dnsname()
+                        .map(|d| d.to_string())
+                        .or_else(|| n.ipaddress().map(ip_text))
+                        .or_else(|| n.email().map(|e| e.to_string()))
+                        .or_else(|| n.uri().map(|u| u.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    status.push(("subjectAltName", Value::List(sans)));
+    status.push(("signatureAlgorithm", text(nid_name(signature))));
+    if let Ok(key) = cert.public_key() {
+        status.push(("publicKeyAlgorithm", text(nid_name(Nid::from_raw(key.id().as_raw())))));
+        status.push(("bits", Value::Int(key.bits() as i64)));
+    }
+    let self_signed = cert.issuer_name_hash() == cert.subject_name_hash()
+        && cert.public_key().map(|k| cert.verify(&k).unwrap_or(false)).unwrap_or(false);
+    status.push(("self_signed", Value::Int(self_signed as i64)));
+    status.push(("sha1_hash", text(digest_hex(cert, MessageDigest::sha1()))));
+    status.push(("sha256_hash", text(digest_hex(cert, MessageDigest::sha256()))));
+    let pem = cert.to_pem().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default();
+    status.push(("certificate", text(pem)));
+    status
+}
+
+fn nid_name(nid: Nid) -> String {
+    nid.long_name().map(str::to_string).unwrap_or_else(|_| format!("nid {}", nid.as_raw()))
+}
+
+fn digest_hex(cert: &X509Ref, md: MessageDigest) -> String {
+    cert.digest(md).map(|d| hex_upper(&d)).unwrap_or_default()
+}
+
+pub fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn ip_text(bytes: &[u8]) -> String {
+    match bytes.len() {
+        4 => std::net::Ipv4Addr::from(<[u8; 4]>::try_from(bytes).unwrap_or_default()).to_string(),
+        16 => std::net::Ipv6Addr::from(<[u8; 16]>::try_from(bytes).unwrap_or_default()).to_string(),
+        _ => hex_upper(bytes),
+    }
+}
+
+/// A distinguished name in RFC 2253 form, most specific part first
+/// (`CN=localhost,O=Example,C=US`), as `X509_NAME_print_ex` prints it.
+pub fn name_rfc2253(name: &X509NameRef) -> String {
+    let parts: Vec<String> = name
+        .entries()
+        .map(|entry| {
+            let nid = entry.object().nid();
+            let key = nid.short_name().map(str::to_string).unwrap_or_else(|_| entry.object().to_string());
+            let value = entry.data().to_string().unwrap_or_else(|_| String::from_utf8_lossy(entry.data().as_slice()).into_owned());
+            format!("{key}={}", escape_rdn(&value))
+        })
+        .collect();
+    parts.into_iter().rev().collect::<Vec<_>>().join(",")
+}
+
+fn escape_rdn(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, c) in value.chars().enumerate() {
+        let edge = (i == 0 && (c == ' ' || c == '#')) || (i + 1 == value.chars().count() && c == ' ');
+        if edge || matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_names_follow_the_manual() {
+        assert_eq!(protocol_name(Some(SslVersion::TLS1_3)), "TLS1.3");
+        assert_eq!(protocol_name(Some(SslVersion::TLS1_2)), "TLS1.2");
+        assert_eq!(protocol_name(None), "unknown");
+    }
+
+    #[test]
+    fn rdn_escaping() {
+        assert_eq!(escape_rdn("a,b"), "a\\,b");
+        assert_eq!(escape_rdn(" x"), "\\ x");
+        assert_eq!(escape_rdn("plain"), "plain");
+    }
+
+    #[test]
+    fn hex_is_upper_case() {
+        assert_eq!(hex_upper(&[0x0a, 0xff]), "0AFF");
+    }
+}

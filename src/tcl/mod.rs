@@ -1,0 +1,227 @@
+//! The thin layer between safe Rust and the Tcl C API: owned `Tcl_Obj`
+//! references, interpreter results and error codes, and the panic boundary
+//! used by every `extern "C"` entry point.
+//!
+//! Everything that dereferences a Tcl pointer lives here or in the channel
+//! driver's entry points (`crate::channel::driver`).
+
+pub mod sys;
+
+use std::ffi::{c_char, c_int, CString};
+use std::ptr::NonNull;
+
+use crate::error::TlsError;
+use sys::Tcl_Obj;
+
+/// Runs `body`, turning a panic into `on_panic`. Used at every place where
+/// Tcl or OpenSSL calls into Rust, so that no unwind crosses the FFI
+/// boundary.
+pub fn boundary<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(value) => value,
+        Err(_) => on_panic,
+    }
+}
+
+/// An owned reference to a `Tcl_Obj` (its reference count is held).
+pub struct Obj(NonNull<Tcl_Obj>);
+
+impl Obj {
+    /// Takes a new reference to `ptr`.
+    ///
+    /// # Safety
+    /// `ptr` must point to a live `Tcl_Obj`.
+    pub unsafe fn from_raw(ptr: *mut Tcl_Obj) -> Option<Obj> {
+        let ptr = NonNull::new(ptr)?;
+        // SAFETY: the caller guarantees the object is live; Tcl_IncrRefCount
+        // is a plain increment of this field.
+        unsafe { (*ptr.as_ptr()).ref_count += 1 };
+        Some(Obj(ptr))
+    }
+
+    fn adopt(ptr: *mut Tcl_Obj) -> Obj {
+        // SAFETY: `ptr` comes straight from a Tcl_New*Obj constructor, which
+        // never returns NULL (Tcl panics on allocation failure).
+        unsafe { Obj::from_raw(ptr) }.unwrap_or_else(|| std::process::abort())
+    }
+
+    pub fn string(text: &str) -> Obj {
+        let len = c_int::try_from(text.len()).unwrap_or(c_int::MAX);
+        // SAFETY: pointer and length describe `text`; Tcl copies the bytes.
+        Obj::adopt(unsafe { sys::Tcl_NewStringObj(text.as_ptr() as *const c_char, len) })
+    }
+
+    pub fn int(value: i64) -> Obj {
+        // SAFETY: plain constructor.
+        Obj::adopt(unsafe { sys::Tcl_NewWideIntObj(value) })
+    }
+
+    pub fn boolean(value: bool) -> Obj {
+        Obj::int(value as i64)
+    }
+
+    pub fn bytes(data: &[u8]) -> Obj {
+        let len = c_int::try_from(data.len()).unwrap_or(c_int::MAX);
+        // SAFETY: pointer and length describe `data`; Tcl copies the bytes.
+        Obj::adopt(unsafe { sys::Tcl_NewByteArrayObj(data.as_ptr(), len) })
+    }
+
+    pub fn list<I: IntoIterator<Item = Obj>>(items: I) -> Obj {
+        // SAFETY: an empty list object.
+        let list = Obj::adopt(unsafe { sys::Tcl_NewListObj(0, std::ptr::null()) });
+        for item in items {
+            list.append(item);
+        }
+        list
+    }
+
+    /// Appends to a list this reference owns exclusively (a fresh list).
+    fn append(&self, item: Obj) {
+        // SAFETY: both objects are live; a fresh list is unshared, so
+        // appending cannot fail or panic in Tcl.
+        unsafe { sys::Tcl_ListObjAppendElement(std::ptr::null_mut(), self.as_ptr(), item.as_ptr()) };
+    }
+
+    pub fn as_ptr(&self) -> *mut Tcl_Obj {
+        self.0.as_ptr()
+    }
+
+    /// The string value, converted from Tcl's modified UTF-8.
+    pub fn text(&self) -> String {
+        obj_text(self.as_ptr())
+    }
+
+    /// The value as a byte array (`Tcl_GetByteArrayFromObj`).
+    pub fn byte_vec(&self) -> Vec<u8> {
+        let mut len: c_int = 0;
+        // SAFETY: live object; Tcl returns `len` valid bytes.
+        unsafe {
+            let data = sys::Tcl_GetByteArrayFromObj(self.as_ptr(), &mut len);
+            if data.is_null() || len <= 0 {
+                return Vec::new();
+            }
+            std::slice::from_raw_parts(data, len as usize).to_vec()
+        }
+    }
+
+    /// The elements of the value as a list, or `None` if it is not one.
+    pub fn elements(&self) -> Option<Vec<Obj>> {
+        let mut count: c_int = 0;
+        let mut items: *mut *mut Tcl_Obj = std::ptr::null_mut();
+        // SAFETY: live object; on success Tcl gives `count` element
+        // pointers, which we take references to before anything else runs.
+        unsafe {
+            if sys::Tcl_ListObjGetElements(std::ptr::null_mut(), self.as_ptr(), &mut count, &mut items)
+                != sys::TCL_OK
+            {
+                return None;
+            }
+            Some((0..count.max(0) as usize).filter_map(|i| Obj::from_raw(*items.add(i))).collect())
+        }
+    }
+}
+
+impl Clone for Obj {
+    fn clone(&self) -> Obj {
+        // SAFETY: we hold a reference, so the object is live.
+        unsafe { Obj::from_raw(self.as_ptr()) }.unwrap_or_else(|| std::process::abort())
+    }
+}
+
+impl Drop for Obj {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference to a live object.
+        unsafe { sys::Tcl_DbDecrRefCount(self.as_ptr(), c"tcltls".as_ptr(), 0) };
+    }
+}
+
+/// The string value of a borrowed object.
+pub fn obj_text(ptr: *mut Tcl_Obj) -> String {
+    let mut len: c_int = 0;
+    // SAFETY: callers pass objects Tcl handed us for the duration of a call.
+    unsafe {
+        let data = sys::Tcl_GetStringFromObj(ptr, &mut len);
+        if data.is_null() || len <= 0 {
+            return String::new();
+        }
+        from_tcl_utf8(std::slice::from_raw_parts(data as *const u8, len as usize))
+    }
+}
+
+/// Tcl strings are UTF-8 except that NUL is written as C0 80.
+pub fn from_tcl_utf8(bytes: &[u8]) -> String {
+    if !bytes.windows(2).any(|w| w == [0xC0, 0x80]) {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == 0xC0 && bytes.get(i + 1) == Some(&0x80) {
+            out.push(0);
+            i += 2;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A C string for Tcl; interior NULs (which scripts can produce) are cut
+/// there rather than panicking.
+pub fn cstring(text: &str) -> CString {
+    let end = text.find('\0').unwrap_or(text.len());
+    CString::new(&text[..end]).unwrap_or_default()
+}
+
+/// An interpreter passed to a command or callback.
+#[derive(Clone, Copy)]
+pub struct Interp(pub *mut sys::Tcl_Interp);
+
+impl Interp {
+    pub fn set_result(self, value: Obj) {
+        // SAFETY: live interpreter (we are inside one of its calls).
+        unsafe { sys::Tcl_SetObjResult(self.0, value.as_ptr()) };
+    }
+
+    /// Sets the result and `-errorcode` from `error`; returns `TCL_ERROR`.
+    pub fn fail(self, error: &TlsError) -> c_int {
+        self.set_result(Obj::string(&error.message()));
+        let code = Obj::list(error.error_code().iter().map(|part| Obj::string(part)));
+        // SAFETY: live interpreter and object.
+        unsafe { sys::Tcl_SetObjErrorCode(self.0, code.as_ptr()) };
+        sys::TCL_ERROR
+    }
+
+    pub fn wrong_args(self, objv: &[*mut Tcl_Obj], count: usize, message: &str) -> c_int {
+        let message = cstring(message);
+        // SAFETY: objv holds at least `count` live objects (count <= objc).
+        unsafe { sys::Tcl_WrongNumArgs(self.0, count as c_int, objv.as_ptr(), message.as_ptr()) };
+        sys::TCL_ERROR
+    }
+
+    pub fn is_safe(self) -> bool {
+        // SAFETY: live interpreter.
+        unsafe { sys::Tcl_IsSafe(self.0) != 0 }
+    }
+
+    /// Evaluates `script` at global level; returns the Tcl code and result.
+    pub fn eval_global(self, script: &Obj) -> (c_int, Obj) {
+        // SAFETY: live interpreter and object; the result object is
+        // referenced before any further evaluation can replace it.
+        unsafe {
+            let code = sys::Tcl_EvalObjEx(self.0, script.as_ptr(), sys::TCL_EVAL_GLOBAL);
+            let result = Obj::from_raw(sys::Tcl_GetObjResult(self.0)).unwrap_or_else(|| Obj::string(""));
+            (code, result)
+        }
+    }
+
+    /// A global variable's value, if set.
+    pub fn global_var(self, name: &str) -> Option<Obj> {
+        let name = cstring(name);
+        // SAFETY: live interpreter, C string for the call.
+        unsafe {
+            Obj::from_raw(sys::Tcl_GetVar2Ex(self.0, name.as_ptr(), std::ptr::null(), sys::TCL_GLOBAL_ONLY))
+        }
+    }
+}
