@@ -68,7 +68,9 @@ fn channel(interp: Interp, name: &str) -> Result<Tcl_Channel> {
     if chan.is_null() {
         return Err(TlsError::new(ErrorKind::Channel, name, format!("can not find channel named \"{name}\"")));
     }
-    Ok(chan)
+    // Tcl_GetChannel gives the bottom of a stack; I/O happens at the top.
+    // SAFETY: live channel.
+    Ok(unsafe { sys::Tcl_GetTopChannel(chan) })
 }
 
 fn tls_layer<'a>(interp: Interp, name: &str) -> Result<&'a mut Stacked> {

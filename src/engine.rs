@@ -135,6 +135,25 @@ impl TlsEngine {
         }
     }
 
+    /// Processes buffered records without taking plaintext (session
+    /// tickets, key updates, close_notify), so that a readable event is
+    /// only reported when there is something to read.
+    pub fn settle(&mut self) -> Result<ReadOutcome> {
+        if !self.handshake_done || self.stream.ssl().pending() > 0 || !self.input_ready() {
+            return Ok(ReadOutcome::WantInput);
+        }
+        let mut probe = [0u8; 1];
+        match self.stream.ssl_peek(&mut probe) {
+            Ok(n) => Ok(ReadOutcome::Data(n)),
+            Err(e) => match e.code() {
+                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(ReadOutcome::WantInput),
+                ErrorCode::ZERO_RETURN => Ok(ReadOutcome::CloseNotify),
+                _ if self.stream.get_ref().eof && is_unexpected_eof(&e) => Ok(ReadOutcome::Truncated),
+                _ => Err(self.describe(e)),
+            },
+        }
+    }
+
     /// Encrypts all of `data`; `Ok(None)` if the handshake needs input first.
     pub fn write(&mut self, data: &[u8]) -> Result<Option<usize>> {
         if !self.handshake()? {

@@ -177,6 +177,19 @@ impl TlsChannel {
         }
     }
 
+    /// Advances the handshake with the input already buffered, without
+    /// reading the lower channel (event handlers must never wait).
+    fn handshake_step(&mut self) -> Result<bool, Stall> {
+        self.check()?;
+        self.started = true;
+        if self.lower_eof {
+            self.engine.feed_eof();
+        }
+        let done = self.engine.handshake().map_err(|e| self.fail(e))?;
+        self.flush_or_wait()?;
+        Ok(done)
+    }
+
     /// Blocking: sends everything. Non-blocking: sends what it can.
     fn flush_or_wait(&mut self) -> Result<(), Stall> {
         if self.blocking { self.flush() } else { self.flush_some() }
@@ -258,11 +271,28 @@ impl TlsChannel {
             if !self.engine.output().is_empty() {
                 let _ = self.flush_some();
             }
-            if self.fatal.is_none() && !self.engine.handshake_done() && (self.started || self.config.server || mask != 0) {
-                let _ = self.handshake();
+            if self.fatal.is_none() && !self.engine.handshake_done() {
+                let _ = self.handshake_step();
             }
+            self.settle();
         }
         self.deliverable() & self.watch_mask
+    }
+
+    /// Lets the engine consume records that carry no plaintext.
+    fn settle(&mut self) {
+        if self.fatal.is_some() || self.peer_end != PeerEnd::Open {
+            return;
+        }
+        match self.engine.settle() {
+            Ok(ReadOutcome::CloseNotify) => self.peer_end = PeerEnd::CloseNotify,
+            Ok(ReadOutcome::Truncated) => self.peer_end = PeerEnd::Truncated,
+            Ok(_) => {}
+            Err(e) => {
+                self.fail(e);
+            }
+        }
+        let _ = self.flush_some();
     }
 
     /// Reads what has arrived: once in blocking mode (a second read could
@@ -329,7 +359,7 @@ impl TlsChannel {
     /// which events to deliver.
     pub fn on_timer(&mut self) -> c_int {
         if self.fatal.is_none() && !self.started && !self.config.server {
-            let _ = self.handshake();
+            let _ = self.handshake_step();
         }
         let mut mask = self.deliverable() & self.watch_mask;
         if self.fatal.is_none() && self.peer_end == PeerEnd::Open {
