@@ -1,1 +1,250 @@
+//! The engine over in-memory pairs: two engines, ciphertext moved by hand.
 
+use std::io::Write;
+
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
+use openssl::ec::{EcGroup, EcKey};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::{PKey, Private};
+use openssl::ssl::Ssl;
+use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
+use openssl::x509::{X509Name, X509};
+
+use super::*;
+use crate::config::{RawValue, TlsConfig};
+use crate::context::context_for;
+
+fn key() -> PKey<Private> {
+    let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+    PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap()
+}
+
+fn cert(cn: &str, key: &PKey<Private>, issuer: Option<(&X509, &PKey<Private>)>, san: Option<&str>) -> X509 {
+    let mut name = X509Name::builder().unwrap();
+    name.append_entry_by_text("CN", cn).unwrap();
+    let name = name.build();
+    let mut b = X509::builder().unwrap();
+    b.set_version(2).unwrap();
+    b.set_serial_number(&BigNum::from_u32(rand_serial()).unwrap().to_asn1_integer().unwrap()).unwrap();
+    b.set_subject_name(&name).unwrap();
+    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name)).unwrap();
+    b.set_pubkey(key).unwrap();
+    b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_after(&Asn1Time::days_from_now(2).unwrap()).unwrap();
+    if issuer.is_none() {
+        b.append_extension(BasicConstraints::new().critical().ca().build().unwrap()).unwrap();
+    }
+    if let Some(san) = san {
+        let ext = SubjectAlternativeName::new().dns(san).ip("127.0.0.1").build(&b.x509v3_context(issuer.map(|(c, _)| c.as_ref()), None)).unwrap();
+        b.append_extension(ext).unwrap();
+    }
+    b.sign(issuer.map(|(_, k)| k).unwrap_or(key), MessageDigest::sha256()).unwrap();
+    b.build()
+}
+
+fn rand_serial() -> u32 {
+    let mut bytes = [0u8; 4];
+    openssl::rand::rand_bytes(&mut bytes).unwrap();
+    u32::from_ne_bytes(bytes) >> 1
+}
+
+/// A directory with ca.pem, server.pem and server.key for `localhost`.
+struct Pki {
+    dir: std::path::PathBuf,
+}
+
+impl Pki {
+    fn new(tag: &str) -> Pki {
+        let dir = std::env::temp_dir().join(format!("tcltls-engine-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_key = key();
+        let ca = cert("Test CA", &ca_key, None, None);
+        let server_key = key();
+        let server = cert("localhost", &server_key, Some((&ca, &ca_key)), Some("localhost"));
+        let write = |name: &str, data: &[u8]| std::fs::File::create(dir.join(name)).unwrap().write_all(data).unwrap();
+        write("ca.pem", &ca.to_pem().unwrap());
+        write("server.pem", &server.to_pem().unwrap());
+        write("server.key", &server_key.private_key_to_pem_pkcs8().unwrap());
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn config(pairs: &[(&str, &str)]) -> TlsConfig {
+    let pairs: Vec<(String, RawValue)> = pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
+    TlsConfig::parse(&pairs).unwrap()
+}
+
+fn engine(config: &TlsConfig) -> TlsEngine {
+    let context = context_for(config, &mut |_, _| None).unwrap();
+    let mut ssl = Ssl::new(&context).unwrap();
+    let mut expected = None;
+    if config.server {
+        ssl.set_accept_state();
+    } else {
+        ssl.set_connect_state();
+        if let Some(name) = &config.servername {
+            ssl.set_hostname(name).unwrap();
+            ssl.param_mut().set_host(name).unwrap();
+            expected = Some(name.clone());
+        }
+    }
+    TlsEngine::new(ssl, expected).unwrap()
+}
+
+fn pair(pki: &Pki, servername: &str) -> (TlsEngine, TlsEngine) {
+    let server = engine(&config(&[("-server", "1"), ("-certfile", &pki.path("server.pem")), ("-keyfile", &pki.path("server.key"))]));
+    let client = engine(&config(&[("-cafile", &pki.path("ca.pem")), ("-servername", servername)]));
+    (client, server)
+}
+
+/// Moves all queued ciphertext from `from` to `to`; returns bytes moved.
+fn transfer(from: &mut TlsEngine, to: &mut TlsEngine) -> usize {
+    let data = from.output().to_vec();
+    from.consume_output(data.len());
+    to.feed(&data);
+    data.len()
+}
+
+fn handshake(client: &mut TlsEngine, server: &mut TlsEngine) -> Result<()> {
+    for _ in 0..10 {
+        let c = client.handshake()?;
+        transfer(client, server);
+        let s = server.handshake()?;
+        transfer(server, client);
+        if c && s {
+            return Ok(());
+        }
+    }
+    panic!("handshake did not finish");
+}
+
+fn read_all(engine: &mut TlsEngine) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 16384];
+    while let ReadOutcome::Data(n) = engine.read(&mut buf).unwrap() {
+        out.extend_from_slice(&buf[..n]);
+    }
+    out
+}
+
+#[test]
+fn handshake_and_data_both_ways() {
+    let pki = Pki::new("data");
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    assert_eq!(client.write(b"hello server").unwrap(), Some(12));
+    transfer(&mut client, &mut server);
+    assert_eq!(read_all(&mut server), b"hello server");
+    let big = vec![7u8; 1 << 20];
+    assert_eq!(server.write(&big).unwrap(), Some(big.len()));
+    transfer(&mut server, &mut client);
+    assert_eq!(read_all(&mut client), big);
+}
+
+#[test]
+fn write_before_handshake_waits_for_peer() {
+    let pki = Pki::new("early");
+    let (mut client, _server) = pair(&pki, "localhost");
+    assert_eq!(client.write(b"x").unwrap(), None);
+    assert!(!client.output().is_empty(), "ClientHello queued");
+}
+
+#[test]
+fn hostname_mismatch_names_expected_host() {
+    let pki = Pki::new("mismatch");
+    let (mut client, mut server) = pair(&pki, "example.org");
+    let error = handshake(&mut client, &mut server).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Verify);
+    assert!(error.message().contains("hostname mismatch"), "{}", error.message());
+    assert!(error.message().ends_with("expected example.org"), "{}", error.message());
+}
+
+#[test]
+fn untrusted_certificate_is_refused() {
+    let pki = Pki::new("untrusted");
+    let other = Pki::new("untrusted-other");
+    let server = engine(&config(&[("-server", "1"), ("-certfile", &pki.path("server.pem")), ("-keyfile", &pki.path("server.key"))]));
+    let client = engine(&config(&[("-cafile", &other.path("ca.pem")), ("-servername", "localhost")]));
+    let (mut client, mut server) = (client, server);
+    let error = handshake(&mut client, &mut server).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Verify);
+    assert!(error.message().starts_with("certificate verify failed: "), "{}", error.message());
+}
+
+#[test]
+fn close_notify_and_truncation() {
+    let pki = Pki::new("close");
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    read_all(&mut client); // session tickets
+    assert!(client.shutdown());
+    transfer(&mut client, &mut server);
+    let mut buf = [0u8; 64];
+    assert_eq!(server.read(&mut buf).unwrap(), ReadOutcome::CloseNotify);
+    assert!(server.peer_closed());
+
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    client.feed_eof();
+    assert_eq!(client.read(&mut buf).unwrap(), ReadOutcome::Truncated);
+}
+
+#[test]
+fn corrupted_record_is_named() {
+    let pki = Pki::new("corrupt");
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    client.write(b"some application data").unwrap();
+    let mut data = client.output().to_vec();
+    client.consume_output(data.len());
+    let last = data.len() - 3;
+    data[last] ^= 0x55;
+    server.feed(&data);
+    let mut buf = [0u8; 64];
+    let error = server.read(&mut buf).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Io);
+    assert!(error.message().contains("bad record mac") || error.message().contains("decrypt"), "{}", error.message());
+}
+
+#[test]
+fn plaintext_peer_is_not_tls() {
+    let pki = Pki::new("plain");
+    let (mut client, _server) = pair(&pki, "localhost");
+    client.handshake().unwrap();
+    client.feed(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+    let error = client.handshake().unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Handshake);
+    assert!(error.message().contains("wrong version number") || error.message().contains("packet length"), "{}", error.message());
+}
+
+#[test]
+fn input_ready_needs_a_whole_record() {
+    assert!(!whole_record(&[23, 3, 3, 0, 5, 1, 2, 3, 4]));
+    assert!(whole_record(&[23, 3, 3, 0, 5, 1, 2, 3, 4, 5]));
+    assert!(!whole_record(&[23, 3]));
+}
+
+#[test]
+fn leftover_after_close_notify_is_returned() {
+    let pki = Pki::new("leftover");
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    client.shutdown();
+    transfer(&mut client, &mut server);
+    server.feed(b"PLAIN TEXT AFTER TLS\r\n");
+    let mut buf = [0u8; 64];
+    assert_eq!(server.read(&mut buf).unwrap(), ReadOutcome::CloseNotify);
+    assert_eq!(server.take_leftover_input(), b"PLAIN TEXT AFTER TLS\r\n");
+}
