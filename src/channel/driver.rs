@@ -305,6 +305,9 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
     Ok(stacked)
 }
 
+/// How long a blocking `tls::unimport` waits for the peer's close_notify.
+const UNIMPORT_WAIT_MS: u64 = 5_000;
+
 /// Ends TLS on `chan` and pops the layer, leaving the lower channel usable
 /// with whatever the peer sent in the clear after its close_notify.
 ///
@@ -317,6 +320,7 @@ pub unsafe fn unstack(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> Result<(), 
     // SAFETY: live channel.
     unsafe { sys::Tcl_Flush(chan) };
     stacked.tls.finish();
+    stacked.tls.await_peer_close(UNIMPORT_WAIT_MS);
     let leftover = if stacked.tls.engine.peer_closed() { stacked.tls.engine.take_leftover_input() } else { Vec::new() };
     stacked.cancel_timer();
     stacked.tls.unstacking = true;

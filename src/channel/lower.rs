@@ -118,6 +118,17 @@ impl LowerChannel {
         (ok == sys::TCL_OK).then_some(handle)
     }
 
+    /// Waits up to `timeout_ms` for the OS handle to become readable;
+    /// false on timeout or when the channel has no OS handle.
+    pub fn wait_readable(self, timeout_ms: i32) -> bool {
+        let Some(handle) = self.handle(sys::TCL_READABLE) else { return false };
+        let mut pollfd = libc::pollfd { fd: handle as usize as c_int, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the call; the descriptor belongs to
+        // the live lower channel.
+        let ready = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
+        ready > 0
+    }
+
     /// Passes `fconfigure` options we do not own to the lower driver.
     ///
     /// # Safety

@@ -369,6 +369,28 @@ impl TlsChannel {
         mask
     }
 
+    /// After our close_notify: in blocking mode, reads (and drops) what the
+    /// peer still sends over TLS until its close_notify, for at most
+    /// `timeout_ms`, so that what follows on the lower channel is clear text.
+    pub fn await_peer_close(&mut self, timeout_ms: u64) {
+        if !self.blocking || !self.engine.handshake_done() {
+            return;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
+        let mut scratch = vec![0u8; 16 * 1024];
+        while self.fatal.is_none() && !self.lower_eof && !self.engine.peer_closed() {
+            match self.engine.read(&mut scratch) {
+                Ok(ReadOutcome::Data(_)) => continue,
+                Ok(ReadOutcome::WantInput) => {}
+                Ok(_) | Err(_) => return,
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i32;
+            if left <= 0 || !self.lower.wait_readable(left) || self.fill().is_err() {
+                return;
+            }
+        }
+    }
+
     /// Sends close_notify and everything queued, waiting if need be.
     pub fn finish(&mut self) {
         let was_blocking = self.blocking;
