@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslVersion};
 
-use crate::channel::driver::{self, Stacked};
+use crate::channel::driver::{self, Shell};
 use crate::channel::lower::LowerChannel;
 use crate::channel::{Stall, TlsChannel};
 use crate::config::{takes_bytes, RawValue, TlsConfig};
@@ -73,7 +73,7 @@ fn channel(interp: Interp, name: &str) -> Result<Tcl_Channel> {
     Ok(unsafe { sys::Tcl_GetTopChannel(chan) })
 }
 
-fn tls_layer<'a>(interp: Interp, name: &str) -> Result<&'a mut Stacked> {
+fn tls_layer<'a>(interp: Interp, name: &str) -> Result<&'a Shell> {
     let chan = channel(interp, name)?;
     // SAFETY: live channel; the layer is used only within this command.
     unsafe { driver::find_tls(chan) }
@@ -117,12 +117,14 @@ fn import(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
     let mut config = TlsConfig::parse(&pairs)?;
     let context = match config.model.clone() {
         Some(model) => {
-            let model_layer = tls_layer(interp, &model)?;
-            let mut shared = (*model_layer.tls.config).clone();
+            let (model_config, model_context) = tls_layer(interp, &model)?
+                .peek(|tls| ((*tls.config).clone(), tls.context.clone()))
+                .ok_or_else(|| TlsError::new(ErrorKind::Channel, "BUSY", format!("channel \"{model}\" is busy")))?;
+            let mut shared = model_config;
             shared.apply(&pairs)?;
             shared.model = None;
             config = shared;
-            model_layer.tls.context.clone()
+            model_context
         }
         None => {
             let mut password = |rwflag: bool, size: usize| password_callback(interp, config.password.as_deref(), rwflag, size);
@@ -131,7 +133,7 @@ fn import(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
     };
     let (ssl, expected) = new_ssl(&context, &config)?;
     let engine = TlsEngine::new(ssl, expected)?;
-    let tls = TlsChannel::new(engine, LowerChannel(chan), Arc::new(config), context);
+    let tls = TlsChannel::new(engine, LowerChannel::new(chan), Arc::new(config), context);
     // SAFETY: live interpreter and channel.
     unsafe { driver::stack(interp.0, chan, tls)? };
     Ok(Obj::string(&name))
@@ -215,13 +217,11 @@ fn handshake(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
         return Err(wrong_args("channel"));
     }
     let layer = tls_layer(interp, &obj_text(objv[1]))?;
-    let result = layer.tls.handshake();
-    layer.refresh_interest();
-    match result {
+    layer.with_tls(|tls| match tls.handshake() {
         Ok(done) => Ok(Obj::boolean(done)),
         Err(Stall::WouldBlock) => Ok(Obj::boolean(false)),
-        Err(Stall::Failed) => Err(layer.tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "TLS handshake failed"))),
-    }
+        Err(Stall::Failed) => Err(tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "TLS handshake failed"))),
+    })
 }
 
 fn status_cmd(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
@@ -235,11 +235,12 @@ fn status_cmd(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
         _ => return Err(wrong_args("?-local? channel")),
     };
     let layer = tls_layer(interp, &name)?;
-    if !layer.tls.engine.handshake_done() {
+    let ssl = layer.ssl();
+    if !ssl.is_init_finished() {
         return Ok(Obj::list([]));
     }
-    let ssl = layer.tls.engine.ssl();
-    let mut items = status::connection_status(ssl, ssl.verify_mode(), layer.tls.peer_end.name());
+    let peer_end = layer.peek(|tls| tls.peer_end.name()).unwrap_or("none");
+    let mut items = status::connection_status(ssl, ssl.verify_mode(), peer_end);
     let cert = if local { ssl.certificate().map(|c| c.to_owned()) } else { ssl.peer_certificate() };
     if let Some(cert) = cert {
         items.extend(status::certificate_status(&cert));

@@ -2,9 +2,18 @@
 //!
 //! Each entry point catches panics, turns its C arguments into Rust ones
 //! and calls a method of [`TlsChannel`]. The instance data is a boxed
-//! [`Stacked`], created by [`stack`] and freed by the close proc (which
-//! Tcl calls both for `close` and for `Tcl_UnstackChannel`).
+//! [`Shell`], created by [`stack`] and freed by the close proc (which Tcl
+//! calls both for `close` and for `Tcl_UnstackChannel`).
+//!
+//! Scripts run from OpenSSL callbacks (`-validatecommand`, `-command`,
+//! `-password`) while one of our calls is in progress. Such a script may
+//! enter the event loop, do I/O on the channel, close or unimport it. The
+//! shell makes that safe: while a call is running (`busy`), every other
+//! entry point is refused without touching the TLS state, and a close
+//! only marks the shell; the running call sees the lower channel gone,
+//! fails cleanly, and frees the shell when it returns.
 
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::{c_char, c_int};
 
 use super::lower::LowerChannel;
@@ -12,12 +21,21 @@ use super::{linger, Stall, TlsChannel};
 use crate::error::{ErrorKind, TlsError};
 use crate::tcl::sys::{self, ClientData, Tcl_Channel, Tcl_ChannelType, Tcl_Interp};
 use crate::tcl::{boundary, Obj};
+use foreign_types::ForeignTypeRef;
 
-/// One stacked channel: our Tcl channel, its event timer, the TLS state.
-pub struct Stacked {
-    pub chan: Tcl_Channel,
-    timer: sys::Tcl_TimerToken,
-    pub tls: TlsChannel,
+/// One stacked channel: what re-entrant calls may look at, and the TLS
+/// state that only the running call may use.
+pub struct Shell {
+    pub chan: Cell<Tcl_Channel>,
+    busy: Cell<bool>,
+    /// Tcl closed or unstacked the layer during a running call.
+    closed: Cell<bool>,
+    timer: Cell<sys::Tcl_TimerToken>,
+    /// The lower channel, for option procs that may run at any time.
+    lower: LowerChannel,
+    /// The connection, for `tls::status` from within a callback.
+    ssl: *mut openssl_sys::SSL,
+    tls: UnsafeCell<TlsChannel>,
 }
 
 pub static CHANNEL_TYPE: Tcl_ChannelType = Tcl_ChannelType {
@@ -40,27 +58,53 @@ pub static CHANNEL_TYPE: Tcl_ChannelType = Tcl_ChannelType {
     truncate_proc: None,
 };
 
-/// The instance behind `data`.
+/// The shell behind instance data.
 ///
 /// # Safety
-/// `data` is the instance data Tcl passes to our channel procs: a live
-/// `Stacked` created by [`stack`], not yet freed by the close proc. Tcl
-/// runs channel procs on the channel's thread one at a time, so the
-/// mutable borrow is unique for the duration of the proc.
-unsafe fn instance<'a>(data: ClientData) -> &'a mut Stacked {
+/// `data` is instance data of our channel type: a `Shell` made by
+/// [`stack`] and not yet freed. Only shared references are made, so
+/// re-entrant calls may hold one at the same time.
+unsafe fn shell<'a>(data: ClientData) -> &'a Shell {
     // SAFETY: see the function's contract.
-    unsafe { &mut *(data as *mut Stacked) }
+    unsafe { &*(data as *const Shell) }
 }
 
-impl Stacked {
-    /// Puts the stored error where `read`/`gets`/`puts` report it
+impl Shell {
+    /// Runs `f` on the TLS state unless a call is already running (then
+    /// `refused` is returned). Frees the shell afterwards if Tcl closed the
+    /// channel meanwhile.
+    ///
+    /// # Safety
+    /// `this` comes from [`shell`]; after this returns it may be freed.
+    unsafe fn enter<R>(this: *const Shell, refused: R, f: impl FnOnce(&Shell, &mut TlsChannel) -> R) -> R {
+        // SAFETY: live per the contract.
+        let shell = unsafe { &*this };
+        if shell.busy.replace(true) {
+            return refused;
+        }
+        // SAFETY: `busy` makes this the only mutable access to the state;
+        // re-entrant calls return above without touching it.
+        let result = f(shell, unsafe { &mut *shell.tls.get() });
+        shell.busy.set(false);
+        if shell.closed.get() {
+            // SAFETY: Tcl has let go of the channel (the close proc ran and
+            // left the freeing to us); nothing else refers to the shell.
+            drop(unsafe { Box::from_raw(this as *mut Shell) });
+        }
+        result
+    }
+
+    fn alive(&self) -> bool {
+        self.lower.is_alive()
+    }
+
+    /// Puts the channel's error where `read`/`gets`/`puts` report it
     /// (`Tcl_SetChannelError`), with `-errorcode`.
-    fn report_error(&self) {
-        let error = self
-            .tls
-            .fatal
-            .clone()
-            .unwrap_or_else(|| TlsError::new(ErrorKind::Io, "io", "TLS channel failed"));
+    fn report_error(&self, tls: &TlsChannel) {
+        if !self.alive() {
+            return;
+        }
+        let error = tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Io, "io", "TLS channel failed"));
         let code = Obj::list(error.error_code().iter().map(|w| Obj::string(w)));
         let report = Obj::list([
             Obj::string("-code"),
@@ -71,52 +115,97 @@ impl Stacked {
             code,
             Obj::string(&error.message()),
         ]);
-        // SAFETY: our channel is live while its procs run; Tcl takes its own
+        // SAFETY: our channel is live (alive checked); Tcl takes its own
         // reference to the message.
-        unsafe { sys::Tcl_SetChannelError(self.chan, report.as_ptr()) };
+        unsafe { sys::Tcl_SetChannelError(self.chan.get(), report.as_ptr()) };
     }
 
-    fn stall_code(&self, stall: Stall) -> c_int {
+    fn stall_code(&self, tls: &TlsChannel, stall: Stall) -> c_int {
         match stall {
             Stall::WouldBlock => libc::EAGAIN,
             Stall::Failed => {
-                self.report_error();
+                self.report_error(tls);
                 libc::ECONNABORTED
             }
         }
     }
 
     /// Tells the lower channel what we need and arms or cancels the timer.
-    pub fn refresh_interest(&mut self) {
-        self.tls.lower.watch(self.tls.lower_interest());
-        if self.tls.needs_timer() {
-            if self.timer.is_null() {
-                // SAFETY: the timer is deleted by the close proc before the
-                // instance is freed, so the callback never sees freed data.
-                self.timer = unsafe { sys::Tcl_CreateTimerHandler(0, timer_proc, self as *mut Stacked as ClientData) };
+    pub fn refresh_interest(&self, tls: &TlsChannel) {
+        if !self.alive() {
+            return;
+        }
+        tls.lower.watch(tls.lower_interest());
+        if tls.needs_timer() {
+            if self.timer.get().is_null() {
+                // SAFETY: the close proc deletes the timer before the shell
+                // can be freed, so the callback never sees freed data.
+                let token = unsafe { sys::Tcl_CreateTimerHandler(0, timer_proc, self as *const Shell as ClientData) };
+                self.timer.set(token);
             }
         } else {
             self.cancel_timer();
         }
     }
 
-    fn cancel_timer(&mut self) {
-        if !self.timer.is_null() {
+    fn cancel_timer(&self) {
+        let token = self.timer.replace(std::ptr::null_mut());
+        if !token.is_null() {
             // SAFETY: a token we created and that has not fired.
-            unsafe { sys::Tcl_DeleteTimerHandler(self.timer) };
-            self.timer = std::ptr::null_mut();
+            unsafe { sys::Tcl_DeleteTimerHandler(token) };
         }
+    }
+
+    /// Read-only access to the connection from a command, also from within
+    /// a callback (OpenSSL's getters only read the SSL structure).
+    pub fn ssl(&self) -> &openssl::ssl::SslRef {
+        // SAFETY: the SSL lives as long as the shell (owned by the engine
+        // inside it); SslRef is an opaque view of C memory.
+        unsafe { openssl::ssl::SslRef::from_ptr(self.ssl) }
+    }
+
+    /// Runs `f` on the TLS state from a command; an error if a call on
+    /// this channel is already running (re-entrant use from a callback).
+    pub fn with_tls<R>(&self, f: impl FnOnce(&mut TlsChannel) -> Result<R, TlsError>) -> Result<R, TlsError> {
+        let busy = TlsError::new(ErrorKind::Channel, "BUSY", "channel is busy: TLS I/O from within its own callback is not allowed");
+        // SAFETY: `self` is a live shell found by `find_tls`.
+        unsafe {
+            Shell::enter(self, Err(busy), |shell, tls| {
+                let result = f(tls);
+                shell.refresh_interest(tls);
+                result
+            })
+        }
+    }
+
+    /// Read-only view of the TLS state for status commands.
+    pub fn peek<R>(&self, f: impl FnOnce(&TlsChannel) -> R) -> Option<R> {
+        if self.busy.get() {
+            return None;
+        }
+        // SAFETY: no call is running, so no mutable reference exists.
+        Some(f(unsafe { &*self.tls.get() }))
     }
 }
 
 unsafe extern "C" fn close_proc(data: ClientData, _interp: *mut Tcl_Interp) -> c_int {
     boundary(libc::EINVAL, || {
-        // SAFETY: Tcl calls the close proc once, last; we take back the box.
-        let mut stacked = unsafe { Box::from_raw(data as *mut Stacked) };
-        stacked.cancel_timer();
-        if !stacked.tls.unstacking {
-            stacked.tls.finish();
-            linger::hand_off(stacked.tls.lower, stacked.tls.lower_eof);
+        // SAFETY: Tcl passes our instance data.
+        let shell = unsafe { shell(data) };
+        shell.cancel_timer();
+        if shell.busy.get() {
+            // Closed from a callback inside one of our calls: that call
+            // finds the lower channel gone and frees the shell.
+            shell.lower.forget();
+            shell.closed.set(true);
+            return 0;
+        }
+        // SAFETY: no call is running and Tcl calls the close proc once, last.
+        let shell = unsafe { Box::from_raw(data as *mut Shell) };
+        let mut tls = shell.tls.into_inner();
+        if !tls.unstacking {
+            tls.finish();
+            linger::hand_off(&tls.lower, tls.lower_eof);
         }
         0
     })
@@ -124,73 +213,79 @@ unsafe extern "C" fn close_proc(data: ClientData, _interp: *mut Tcl_Interp) -> c
 
 unsafe extern "C" fn input_proc(data: ClientData, buf: *mut c_char, to_read: c_int, error: *mut c_int) -> c_int {
     boundary(-1, || {
-        // SAFETY: instance contract; Tcl gives a buffer of `to_read` bytes
-        // and a valid error pointer.
-        let (stacked, buf, error) = unsafe {
-            (instance(data), std::slice::from_raw_parts_mut(buf as *mut u8, to_read.max(0) as usize), &mut *error)
-        };
-        match stacked.tls.input(buf) {
-            Ok(n) => n as c_int,
-            Err(stall) => {
-                *error = stacked.stall_code(stall);
-                -1
-            }
+        // SAFETY: Tcl gives a buffer of `to_read` bytes and a valid error
+        // pointer, both live for the call.
+        let (buf, error) = unsafe { (std::slice::from_raw_parts_mut(buf as *mut u8, to_read.max(0) as usize), &mut *error) };
+        // SAFETY: our instance data.
+        unsafe {
+            Shell::enter(shell(data), Err(libc::EAGAIN), |shell, tls| {
+                tls.input(buf).map_err(|stall| shell.stall_code(tls, stall))
+            })
         }
+        .map(|n| n as c_int)
+        .unwrap_or_else(|code| {
+            *error = code;
+            -1
+        })
     })
 }
 
 unsafe extern "C" fn output_proc(data: ClientData, buf: *const c_char, to_write: c_int, error: *mut c_int) -> c_int {
     boundary(-1, || {
-        // SAFETY: instance contract; Tcl gives `to_write` readable bytes and
-        // a valid error pointer.
-        let (stacked, buf, error) = unsafe {
-            (instance(data), std::slice::from_raw_parts(buf as *const u8, to_write.max(0) as usize), &mut *error)
-        };
-        let result = stacked.tls.output(buf);
-        if !stacked.tls.blocking {
-            // Ciphertext may be waiting for the lower channel.
-            stacked.refresh_interest();
+        // SAFETY: Tcl gives `to_write` readable bytes and a valid error
+        // pointer, both live for the call.
+        let (buf, error) = unsafe { (std::slice::from_raw_parts(buf as *const u8, to_write.max(0) as usize), &mut *error) };
+        // SAFETY: our instance data.
+        unsafe {
+            Shell::enter(shell(data), Err(libc::EAGAIN), |shell, tls| {
+                let result = tls.output(buf);
+                if !tls.blocking {
+                    // Ciphertext may be waiting for the lower channel.
+                    shell.refresh_interest(tls);
+                }
+                result.map_err(|stall| shell.stall_code(tls, stall))
+            })
         }
-        match result {
-            Ok(n) => n as c_int,
-            Err(stall) => {
-                *error = stacked.stall_code(stall);
-                -1
-            }
-        }
+        .map(|n| n as c_int)
+        .unwrap_or_else(|code| {
+            *error = code;
+            -1
+        })
     })
 }
 
 unsafe extern "C" fn set_option_proc(data: ClientData, interp: *mut Tcl_Interp, name: *const c_char, value: *const c_char) -> c_int {
     boundary(sys::TCL_ERROR, || {
-        // SAFETY: instance contract; the other arguments come from Tcl as is.
-        unsafe { instance(data).tls.lower.set_option(interp, name, value) }
+        // SAFETY: our instance data; the other arguments come from Tcl.
+        unsafe { shell(data).lower.set_option(interp, name, value) }
     })
 }
 
 unsafe extern "C" fn get_option_proc(data: ClientData, interp: *mut Tcl_Interp, name: *const c_char, ds: *mut sys::Tcl_DString) -> c_int {
     boundary(sys::TCL_ERROR, || {
-        // SAFETY: instance contract; the other arguments come from Tcl as is.
-        unsafe { instance(data).tls.lower.get_option(interp, name, ds) }
+        // SAFETY: our instance data; the other arguments come from Tcl.
+        unsafe { shell(data).lower.get_option(interp, name, ds) }
     })
 }
 
 unsafe extern "C" fn watch_proc(data: ClientData, mask: c_int) {
     boundary((), || {
-        // SAFETY: instance contract.
-        let stacked = unsafe { instance(data) };
-        stacked.tls.watch_mask = mask & (sys::TCL_READABLE | sys::TCL_WRITABLE);
-        stacked.refresh_interest();
+        // SAFETY: our instance data.
+        unsafe {
+            Shell::enter(shell(data), (), |shell, tls| {
+                tls.watch_mask = mask & (sys::TCL_READABLE | sys::TCL_WRITABLE);
+                shell.refresh_interest(tls);
+            })
+        }
     })
 }
 
 unsafe extern "C" fn get_handle_proc(data: ClientData, direction: c_int, handle: *mut ClientData) -> c_int {
     boundary(sys::TCL_ERROR, || {
-        // SAFETY: instance contract; `handle` is Tcl's out pointer.
-        let stacked = unsafe { instance(data) };
-        match stacked.tls.lower.handle(direction) {
+        // SAFETY: our instance data.
+        match unsafe { shell(data) }.lower.handle(direction) {
             Some(h) => {
-                // SAFETY: valid out pointer for the call.
+                // SAFETY: Tcl's out pointer, valid for the call.
                 unsafe { *handle = h };
                 sys::TCL_OK
             }
@@ -201,36 +296,49 @@ unsafe extern "C" fn get_handle_proc(data: ClientData, direction: c_int, handle:
 
 unsafe extern "C" fn block_mode_proc(data: ClientData, mode: c_int) -> c_int {
     boundary(libc::EINVAL, || {
-        // SAFETY: instance contract.
-        let stacked = unsafe { instance(data) };
-        stacked.tls.blocking = mode == sys::TCL_MODE_BLOCKING;
-        stacked.tls.lower.set_blocking(stacked.tls.blocking);
-        0
+        let blocking = mode == sys::TCL_MODE_BLOCKING;
+        // SAFETY: our instance data.
+        unsafe {
+            Shell::enter(shell(data), libc::EBUSY, |_, tls| {
+                tls.blocking = blocking;
+                tls.lower.set_blocking(blocking);
+                0
+            })
+        }
     })
 }
 
 unsafe extern "C" fn handler_proc(data: ClientData, mask: c_int) -> c_int {
     boundary(0, || {
-        // SAFETY: instance contract.
-        let stacked = unsafe { instance(data) };
-        let deliver = stacked.tls.on_lower_ready(mask);
-        stacked.refresh_interest();
-        deliver
+        // SAFETY: our instance data.
+        unsafe {
+            Shell::enter(shell(data), 0, |shell, tls| {
+                let deliver = tls.on_lower_ready(mask);
+                shell.refresh_interest(tls);
+                if shell.alive() { deliver } else { 0 }
+            })
+        }
     })
 }
 
 unsafe extern "C" fn timer_proc(data: ClientData) {
     boundary((), || {
-        // SAFETY: the close proc deletes a pending timer before freeing the
-        // instance, so a firing timer always sees a live instance.
-        let stacked = unsafe { instance(data) };
-        stacked.timer = std::ptr::null_mut();
-        let mask = stacked.tls.on_timer();
-        stacked.refresh_interest();
+        // SAFETY: the close proc deletes a pending timer before the shell
+        // can be freed, so a firing timer always sees a live shell.
+        let shell_ref = unsafe { shell(data) };
+        shell_ref.timer.set(std::ptr::null_mut());
+        let chan = shell_ref.chan.get();
+        // SAFETY: our instance data.
+        let mask = unsafe {
+            Shell::enter(shell_ref, 0, |shell, tls| {
+                let mask = tls.on_timer();
+                shell.refresh_interest(tls);
+                if shell.alive() { mask } else { 0 }
+            })
+        };
         if mask != 0 {
-            let chan = stacked.chan;
-            // SAFETY: our channel is live; handlers may close it, so the
-            // instance is not touched after this call.
+            // SAFETY: the channel was alive when `enter` returned and nothing
+            // ran since; handlers may close it, so nothing follows this call.
             unsafe { sys::Tcl_NotifyChannel(chan, mask) };
         }
     })
@@ -245,7 +353,9 @@ fn is_blocking(chan: Tcl_Channel) -> bool {
         sys::Tcl_DStringInit(ds.as_mut_ptr());
         let ok = sys::Tcl_GetChannelOption(std::ptr::null_mut(), chan, c"-blocking".as_ptr(), ds.as_mut_ptr());
         let ds_ref = &*ds.as_ptr();
-        let value = if ds_ref.string.is_null() { String::new() } else {
+        let value = if ds_ref.string.is_null() {
+            String::new()
+        } else {
             std::ffi::CStr::from_ptr(ds_ref.string).to_string_lossy().into_owned()
         };
         sys::Tcl_DStringFree(ds.as_mut_ptr());
@@ -262,14 +372,14 @@ pub fn is_tls(chan: Tcl_Channel) -> bool {
 /// The TLS layer of `chan`'s stack, top first.
 ///
 /// # Safety
-/// `chan` is a live channel; the reference must not outlive the layer
-/// (callers use it within one command).
-pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a mut Stacked> {
+/// `chan` is a live channel; the reference must not outlive the command
+/// that asked (a script may close the channel afterwards).
+pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a Shell> {
     let mut current = chan;
     while !current.is_null() {
         if is_tls(current) {
-            // SAFETY: a channel of our type carries a live `Stacked`.
-            return Some(unsafe { instance(sys::Tcl_GetChannelInstanceData(current)) });
+            // SAFETY: a channel of our type carries a live shell.
+            return Some(unsafe { shell(sys::Tcl_GetChannelInstanceData(current)) });
         }
         // SAFETY: live channel.
         current = unsafe { sys::Tcl_GetStackedChannel(current) };
@@ -277,18 +387,27 @@ pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a mut Stacked> {
     None
 }
 
-/// Stacks a TLS layer on `lower`; returns the layer.
+/// Stacks a TLS layer on `lower`; returns its shell.
 ///
 /// # Safety
 /// `interp` is live and `lower` is a live channel of it.
-pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: TlsChannel) -> Result<&'a mut Stacked, TlsError> {
+pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: TlsChannel) -> Result<&'a Shell, TlsError> {
     // SAFETY: live channel.
     let mode = unsafe { sys::Tcl_GetChannelMode(lower) };
     if mode & (sys::TCL_READABLE | sys::TCL_WRITABLE) != (sys::TCL_READABLE | sys::TCL_WRITABLE) {
         return Err(TlsError::new(ErrorKind::Channel, "MODE", "channel must be open for both reading and writing"));
     }
     tls.blocking = is_blocking(lower);
-    let raw = Box::into_raw(Box::new(Stacked { chan: std::ptr::null_mut(), timer: std::ptr::null_mut(), tls }));
+    let shell = Box::new(Shell {
+        chan: Cell::new(std::ptr::null_mut()),
+        busy: Cell::new(false),
+        closed: Cell::new(false),
+        timer: Cell::new(std::ptr::null_mut()),
+        lower: tls.lower.clone(),
+        ssl: tls.engine.ssl().as_ptr(),
+        tls: UnsafeCell::new(tls),
+    });
+    let raw = Box::into_raw(shell);
     // SAFETY: arguments as Tcl_StackChannel documents; on success Tcl owns
     // `raw` until it calls our close proc.
     let chan = unsafe { sys::Tcl_StackChannel(interp, &CHANNEL_TYPE, raw as ClientData, mode, lower) };
@@ -298,11 +417,9 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
         return Err(TlsError::new(ErrorKind::Channel, "STACK", "cannot stack a TLS layer on this channel"));
     }
     // SAFETY: now owned by the channel, live until the close proc.
-    let stacked = unsafe { &mut *raw };
-    stacked.chan = chan;
-    // SAFETY: our new channel is live; the channel below is what we read.
-    stacked.tls.lower = LowerChannel(unsafe { sys::Tcl_GetStackedChannel(chan) });
-    Ok(stacked)
+    let shell = unsafe { &*raw };
+    shell.chan.set(chan);
+    Ok(shell)
 }
 
 /// How long a blocking `tls::unimport` waits for the peer's close_notify.
@@ -315,18 +432,25 @@ const UNIMPORT_WAIT_MS: u64 = 5_000;
 /// `interp` is live and `chan` is a live channel whose top layer is ours.
 pub unsafe fn unstack(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> Result<(), TlsError> {
     // SAFETY: the caller checked the top layer is ours.
-    let stacked = unsafe { instance(sys::Tcl_GetChannelInstanceData(chan)) };
-    // Push plaintext Tcl still buffers through TLS before ending it.
-    // SAFETY: live channel.
-    unsafe { sys::Tcl_Flush(chan) };
-    stacked.tls.finish();
-    stacked.tls.await_peer_close(UNIMPORT_WAIT_MS);
-    let leftover = if stacked.tls.engine.peer_closed() { stacked.tls.engine.take_leftover_input() } else { Vec::new() };
-    stacked.cancel_timer();
-    stacked.tls.unstacking = true;
-    let lower = stacked.tls.lower.0;
-    // SAFETY: Tcl calls our close proc, which frees `stacked`; it is not
-    // used after this line.
+    let shell = unsafe { shell(sys::Tcl_GetChannelInstanceData(chan)) };
+    let lower = shell.lower.raw();
+    let mut leftover = Vec::new();
+    if !shell.busy.get() {
+        // Push plaintext Tcl still buffers through TLS before ending it.
+        // SAFETY: live channel.
+        unsafe { sys::Tcl_Flush(chan) };
+        shell.with_tls(|tls| {
+            tls.finish();
+            tls.await_peer_close(UNIMPORT_WAIT_MS);
+            if tls.engine.peer_closed() {
+                leftover = tls.engine.take_leftover_input();
+            }
+            tls.unstacking = true;
+            Ok(())
+        })?;
+    }
+    // SAFETY: Tcl calls our close proc, which frees the shell (or, from a
+    // callback, leaves that to the running call); it is not used after.
     if unsafe { sys::Tcl_UnstackChannel(interp, chan) } != sys::TCL_OK {
         return Err(TlsError::new(ErrorKind::Channel, "UNSTACK", "cannot remove the TLS layer"));
     }

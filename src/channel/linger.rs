@@ -24,7 +24,7 @@ struct Linger {
 }
 
 /// Half-closes `lower`'s socket and drains it until the peer closes.
-pub fn hand_off(lower: LowerChannel, peer_closed: bool) {
+pub fn hand_off(lower: &LowerChannel, peer_closed: bool) {
     if lower.type_name() != "tcp" {
         return;
     }

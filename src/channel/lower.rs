@@ -3,7 +3,9 @@
 //! channel our layer is stacked on, which Tcl keeps alive for as long as
 //! our layer exists.
 
+use std::cell::Cell;
 use std::ffi::{c_char, c_int, CStr};
+use std::rc::Rc;
 
 use crate::tcl::sys::{self, ClientData, Tcl_Channel};
 
@@ -16,16 +18,42 @@ pub enum LowerRead {
     Failed(c_int),
 }
 
-#[derive(Clone, Copy)]
-pub struct LowerChannel(pub Tcl_Channel);
+/// The channel below ours. `alive` turns false when Tcl closes or
+/// unstacks our layer while one of our own calls is still running (a
+/// script in a callback did it); from then on nothing touches the channel.
+#[derive(Clone)]
+pub struct LowerChannel {
+    chan: Tcl_Channel,
+    alive: Rc<Cell<bool>>,
+}
 
 impl LowerChannel {
+    pub fn new(chan: Tcl_Channel) -> LowerChannel {
+        LowerChannel { chan, alive: Rc::new(Cell::new(true)) }
+    }
+
+    pub fn raw(&self) -> Tcl_Channel {
+        self.chan
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.alive.get()
+    }
+
+    /// Marks the channel as gone (see the type's docs).
+    pub fn forget(&self) {
+        self.alive.set(false);
+    }
+
     /// `Tcl_ReadRaw` into `buf` (bytes pushed back by Tcl, such as plain
     /// text read before a STARTTLS import, come first).
-    pub fn read(self, buf: &mut [u8]) -> LowerRead {
+    pub fn read(&self, buf: &mut [u8]) -> LowerRead {
+        if !self.is_alive() {
+            return LowerRead::Failed(libc::EPIPE);
+        }
         let len = buf.len().min(c_int::MAX as usize) as c_int;
         // SAFETY: live channel (see module docs); `buf` is writable for `len`.
-        let n = unsafe { sys::Tcl_ReadRaw(self.0, buf.as_mut_ptr() as *mut c_char, len) };
+        let n = unsafe { sys::Tcl_ReadRaw(self.chan, buf.as_mut_ptr() as *mut c_char, len) };
         match n {
             0 => LowerRead::Eof,
             n if n > 0 => LowerRead::Data(n as usize),
@@ -42,10 +70,13 @@ impl LowerChannel {
     }
 
     /// `Tcl_WriteRaw`: how many bytes went out, `Ok(0)` if it would block.
-    pub fn write(self, data: &[u8]) -> Result<usize, c_int> {
+    pub fn write(&self, data: &[u8]) -> Result<usize, c_int> {
+        if !self.is_alive() {
+            return Err(libc::EPIPE);
+        }
         let len = data.len().min(c_int::MAX as usize) as c_int;
         // SAFETY: live channel; `data` is readable for `len`.
-        let n = unsafe { sys::Tcl_WriteRaw(self.0, data.as_ptr() as *const c_char, len) };
+        let n = unsafe { sys::Tcl_WriteRaw(self.chan, data.as_ptr() as *const c_char, len) };
         if n >= 0 {
             return Ok(n as usize);
         }
@@ -54,17 +85,17 @@ impl LowerChannel {
         if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK { Ok(0) } else { Err(errno) }
     }
 
-    fn type_ptr(self) -> *const sys::Tcl_ChannelType {
+    fn type_ptr(&self) -> *const sys::Tcl_ChannelType {
         // SAFETY: live channel.
-        unsafe { sys::Tcl_GetChannelType(self.0) }
+        unsafe { sys::Tcl_GetChannelType(self.chan) }
     }
 
-    fn instance(self) -> ClientData {
+    fn instance(&self) -> ClientData {
         // SAFETY: live channel.
-        unsafe { sys::Tcl_GetChannelInstanceData(self.0) }
+        unsafe { sys::Tcl_GetChannelInstanceData(self.chan) }
     }
 
-    pub fn type_name(self) -> String {
+    pub fn type_name(&self) -> String {
         // SAFETY: a channel type's name is a static C string.
         unsafe {
             let t = self.type_ptr();
@@ -77,7 +108,10 @@ impl LowerChannel {
 
     /// Sets the driver's blocking mode directly (the channel state's flag
     /// is Tcl's business and shared by the whole stack).
-    pub fn set_blocking(self, blocking: bool) {
+    pub fn set_blocking(&self, blocking: bool) {
+        if !self.is_alive() {
+            return;
+        }
         let mode = if blocking { sys::TCL_MODE_BLOCKING } else { sys::TCL_MODE_NONBLOCKING };
         // SAFETY: the proc belongs to this channel's type and is called
         // with this channel's instance data, as Tcl itself would.
@@ -89,7 +123,10 @@ impl LowerChannel {
     }
 
     /// Asks the lower driver to notify us of `mask`.
-    pub fn watch(self, mask: c_int) {
+    pub fn watch(&self, mask: c_int) {
+        if !self.is_alive() {
+            return;
+        }
         // SAFETY: as for `set_blocking`.
         unsafe {
             if let Some(proc_) = sys::Tcl_ChannelWatchProc(self.type_ptr()) {
@@ -100,7 +137,7 @@ impl LowerChannel {
 
     /// Half-closes the sending side (`close $chan write`), if the driver
     /// can; returns whether it did.
-    pub fn close_write(self) -> bool {
+    pub fn close_write(&self) -> bool {
         // SAFETY: as for `set_blocking`; a NULL interp is allowed.
         unsafe {
             match sys::Tcl_ChannelClose2Proc(self.type_ptr()) {
@@ -111,16 +148,19 @@ impl LowerChannel {
     }
 
     /// The OS handle for `direction`, if the channel has one.
-    pub fn handle(self, direction: c_int) -> Option<ClientData> {
+    pub fn handle(&self, direction: c_int) -> Option<ClientData> {
+        if !self.is_alive() {
+            return None;
+        }
         let mut handle: ClientData = std::ptr::null_mut();
         // SAFETY: live channel, out pointer valid for the call.
-        let ok = unsafe { sys::Tcl_GetChannelHandle(self.0, direction, &mut handle) };
+        let ok = unsafe { sys::Tcl_GetChannelHandle(self.chan, direction, &mut handle) };
         (ok == sys::TCL_OK).then_some(handle)
     }
 
     /// Waits up to `timeout_ms` for the OS handle to become readable;
     /// false on timeout or when the channel has no OS handle.
-    pub fn wait_readable(self, timeout_ms: i32) -> bool {
+    pub fn wait_readable(&self, timeout_ms: i32) -> bool {
         let Some(handle) = self.handle(sys::TCL_READABLE) else { return false };
         let mut pollfd = libc::pollfd { fd: handle as usize as c_int, events: libc::POLLIN, revents: 0 };
         // SAFETY: one valid pollfd for the call; the descriptor belongs to
@@ -134,7 +174,7 @@ impl LowerChannel {
     /// # Safety
     /// `interp` is NULL or live; `name` is NULL or a C string; `ds` is a
     /// live `Tcl_DString`.
-    pub unsafe fn get_option(self, interp: *mut sys::Tcl_Interp, name: *const c_char, ds: *mut sys::Tcl_DString) -> c_int {
+    pub unsafe fn get_option(&self, interp: *mut sys::Tcl_Interp, name: *const c_char, ds: *mut sys::Tcl_DString) -> c_int {
         // SAFETY: forwarded under the caller's guarantees.
         unsafe {
             match sys::Tcl_ChannelGetOptionProc(self.type_ptr()) {
@@ -147,7 +187,7 @@ impl LowerChannel {
 
     /// # Safety
     /// As for [`LowerChannel::get_option`], with `value` a C string.
-    pub unsafe fn set_option(self, interp: *mut sys::Tcl_Interp, name: *const c_char, value: *const c_char) -> c_int {
+    pub unsafe fn set_option(&self, interp: *mut sys::Tcl_Interp, name: *const c_char, value: *const c_char) -> c_int {
         // SAFETY: forwarded under the caller's guarantees.
         unsafe {
             match sys::Tcl_ChannelSetOptionProc(self.type_ptr()) {
