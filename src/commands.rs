@@ -5,8 +5,9 @@ use std::ffi::c_int;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use openssl::ssl::{Ssl, SslContext, SslMethod, SslVersion};
+use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 
+use crate::callbacks::{self, Hooks};
 use crate::channel::driver::{self, Shell};
 use crate::channel::lower::LowerChannel;
 use crate::channel::{Stall, TlsChannel};
@@ -131,7 +132,16 @@ fn import(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
             context_for(&config.clone(), &mut password)?
         }
     };
-    let (ssl, expected) = new_ssl(&context, &config)?;
+    let (mut ssl, expected) = new_ssl(&context, &config)?;
+    let session_key = (!config.server).then(|| {
+        let peer = driver::channel_option(chan, c"-peername").unwrap_or_default();
+        format!("{}|{peer}", config.servername.clone().unwrap_or_default())
+    });
+    if let Some(key) = &session_key {
+        callbacks::resume(&mut ssl, &context, key, config.session_id.as_deref());
+    }
+    let hooks = Hooks::new(interp.0, &name, config.command.clone(), config.validatecommand.clone(), config.require(), session_key);
+    callbacks::attach(&mut ssl, hooks, verify_mode(&config));
     let engine = TlsEngine::new(ssl, expected)?;
     let tls = TlsChannel::new(engine, LowerChannel::new(chan), Arc::new(config), context);
     // SAFETY: live interpreter and channel.
@@ -159,6 +169,15 @@ fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: u
         let (code, result) = interp.eval_global(&Obj::list(words));
         (code == sys::TCL_OK).then(|| result.text())
     })
+}
+
+/// The verify mode of a connection (as on its context).
+fn verify_mode(config: &TlsConfig) -> SslVerifyMode {
+    match (config.request(), config.require()) {
+        (false, _) => SslVerifyMode::NONE,
+        (true, true) if config.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+        (true, _) => SslVerifyMode::PEER,
+    }
 }
 
 /// A connection for `config` on `context`, with SNI, host name checking
@@ -248,7 +267,8 @@ fn status_cmd(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
     Ok(status_obj(items))
 }
 
-fn status_obj(items: status::Status) -> Obj {
+/// A status list as a Tcl dictionary-style list.
+pub fn status_obj(items: status::Status) -> Obj {
     Obj::list(items.into_iter().flat_map(|(key, value)| {
         let value = match value {
             Value::Text(s) => Obj::string(&s),

@@ -15,14 +15,14 @@ use std::time::SystemTime;
 use openssl::dh::Dh;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{
-    select_next_proto, AlpnError, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
-    SslVerifyMode, SslVersion,
+    AlpnError, SniError, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
+    SslSessionCacheMode, SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
 
 use crate::config::{Protocols, TlsConfig};
 use crate::error::{ErrorKind, Result, TlsError};
-use crate::openssl_extra;
+use crate::{callbacks, openssl_extra};
 
 /// Asked for a key's password: `(rwflag, max_size)` to the password.
 pub type PasswordSource<'a> = &'a mut dyn FnMut(bool, usize) -> Option<String>;
@@ -43,6 +43,8 @@ struct ContextKey {
     ciphersuites: Option<String>,
     security_level: Option<i32>,
     post_handshake: bool,
+    validate: bool,
+    keylog: Option<String>,
 }
 
 impl ContextKey {
@@ -77,6 +79,8 @@ impl ContextKey {
             ciphersuites: config.ciphersuites.clone(),
             security_level: config.security_level,
             post_handshake: config.post_handshake,
+            validate: config.validatecommand.is_some(),
+            keylog: keylog_file(),
         }
     }
 }
@@ -130,15 +134,28 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     }
     if config.server {
         builder.set_session_id_context(b"tcltls").map_err(ssl_error("cannot set session id context"))?;
-        if !config.alpn.is_empty() {
+        if !config.alpn.is_empty() || config.validatecommand.is_some() {
             let wire = alpn_wire(&config.alpn)?;
-            builder.set_alpn_select_callback(move |_, client| {
-                // Server preference: the first of ours the client offers,
-                // returned as the client's own bytes.
-                let choice = select_next_proto(&wire, client).ok_or(AlpnError::NOACK)?;
-                alpn_entries(client).find(|p| *p == choice).ok_or(AlpnError::NOACK)
+            builder.set_alpn_select_callback(move |ssl, client| {
+                crate::tcl::boundary(Err(AlpnError::ALERT_FATAL), || callbacks::select_alpn(ssl, &wire, client))
             });
         }
+        if config.validatecommand.is_some() {
+            builder.set_client_hello_callback(|ssl, alert| {
+                crate::tcl::boundary(None, || Some(callbacks::on_client_hello(ssl, alert))).unwrap_or_else(|| Err(openssl::error::ErrorStack::get()))
+            });
+            builder.set_servername_callback(|ssl, alert| {
+                crate::tcl::boundary(Err(SniError::ALERT_FATAL), || callbacks::on_servername(ssl, alert))
+            });
+        }
+    } else {
+        // Clients remember sessions per server for resumption.
+        builder.set_session_cache_mode(SslSessionCacheMode::CLIENT);
+        callbacks::add_session_store(&mut builder);
+    }
+    builder.set_new_session_callback(|ssl, session| crate::tcl::boundary((), || callbacks::on_new_session(ssl, session)));
+    if let Some(path) = keylog_file() {
+        builder.set_keylog_callback(move |_, line| crate::tcl::boundary((), || append_keylog(&path, line)));
     }
     let mode = match (config.request(), config.require()) {
         (false, _) => SslVerifyMode::NONE,
@@ -312,6 +329,19 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
     Ok(())
 }
 
+/// `SSLKEYLOGFILE`: where key material is logged (NSS key log format).
+fn keylog_file() -> Option<String> {
+    std::env::var("SSLKEYLOGFILE").ok().filter(|p| !p.is_empty())
+}
+
+fn append_keylog(path: &str, line: &str) {
+    use std::io::Write;
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+    if let Ok(mut file) = file {
+        let _ = writeln!(file, "{line}");
+    }
+}
+
 /// ALPN protocol names in wire format (length-prefixed).
 pub fn alpn_wire(protocols: &[String]) -> Result<Vec<u8>> {
     let mut wire = Vec::new();
@@ -323,21 +353,6 @@ pub fn alpn_wire(protocols: &[String]) -> Result<Vec<u8>> {
         wire.extend_from_slice(name.as_bytes());
     }
     Ok(wire)
-}
-
-/// The names in an ALPN wire-format list.
-fn alpn_entries(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = wire;
-    std::iter::from_fn(move || {
-        let (&len, tail) = rest.split_first()?;
-        let len = len as usize;
-        if tail.len() < len {
-            return None;
-        }
-        let (name, next) = tail.split_at(len);
-        rest = next;
-        Some(name)
-    })
 }
 
 fn read_file(option: &str, path: &str) -> Result<Vec<u8>> {

@@ -108,3 +108,255 @@ pub fn peername(ssl: &SslRef) -> Option<String> {
         (!name.is_null()).then(|| std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned())
     }
 }
+
+extern "C" {
+    fn SSL_set_info_callback(ssl: *mut openssl_sys::SSL, cb: Option<unsafe extern "C" fn(*const openssl_sys::SSL, c_int, c_int)>);
+    fn SSL_set_msg_callback(
+        ssl: *mut openssl_sys::SSL,
+        cb: Option<unsafe extern "C" fn(c_int, c_int, c_int, *const std::ffi::c_void, usize, *mut openssl_sys::SSL, *mut std::ffi::c_void)>,
+    );
+    fn SSL_state_string_long(ssl: *const openssl_sys::SSL) -> *const c_char;
+    fn SSL_alert_type_string_long(value: c_int) -> *const c_char;
+    fn SSL_alert_desc_string_long(value: c_int) -> *const c_char;
+    fn SSL_client_hello_get0_ext(ssl: *mut openssl_sys::SSL, ext_type: std::ffi::c_uint, out: *mut *const u8, outlen: *mut usize) -> c_int;
+    fn SSL_SESSION_get0_ticket(session: *const openssl_sys::SSL_SESSION, tick: *mut *const u8, len: *mut usize);
+    fn SSL_SESSION_get0_ticket_appdata(session: *mut openssl_sys::SSL_SESSION, data: *mut *mut std::ffi::c_void, len: *mut usize) -> c_int;
+    fn SSL_SESSION_get_ticket_lifetime_hint(session: *const openssl_sys::SSL_SESSION) -> std::ffi::c_ulong;
+    fn SSL_CIPHER_is_aead(cipher: *const openssl_sys::SSL_CIPHER) -> c_int;
+    fn SSL_CIPHER_get_id(cipher: *const openssl_sys::SSL_CIPHER) -> u32;
+    fn SSL_get_peer_signature_nid(ssl: *mut openssl_sys::SSL, nid: *mut c_int) -> c_int;
+    fn SSL_get_peer_signature_type_nid(ssl: *const openssl_sys::SSL, nid: *mut c_int) -> c_int;
+    fn SSL_get_client_CA_list(ssl: *const openssl_sys::SSL) -> *mut openssl_sys::OPENSSL_STACK;
+    fn X509_get0_uids(x: *const openssl_sys::X509, issuer: *mut *const openssl_sys::ASN1_BIT_STRING, subject: *mut *const openssl_sys::ASN1_BIT_STRING);
+    fn X509_get_ext_count(x: *const openssl_sys::X509) -> c_int;
+    fn X509_get_ext(x: *const openssl_sys::X509, loc: c_int) -> *mut openssl_sys::X509_EXTENSION;
+    fn X509_EXTENSION_get_object(ext: *mut openssl_sys::X509_EXTENSION) -> *mut openssl_sys::ASN1_OBJECT;
+    fn X509_get0_pubkey_bitstr(x: *const openssl_sys::X509) -> *mut openssl_sys::ASN1_BIT_STRING;
+    fn ASN1_STRING_length(s: *const openssl_sys::ASN1_STRING) -> c_int;
+    fn ASN1_STRING_get0_data(s: *const openssl_sys::ASN1_STRING) -> *const u8;
+    fn OBJ_obj2nid(o: *const openssl_sys::ASN1_OBJECT) -> c_int;
+    fn OBJ_obj2txt(buf: *mut c_char, len: c_int, o: *const openssl_sys::ASN1_OBJECT, no_name: c_int) -> c_int;
+}
+
+/// A static C string from OpenSSL, copied.
+unsafe fn static_text(ptr: *const c_char) -> String {
+    if ptr.is_null() {
+        return String::new();
+    }
+    // SAFETY: OpenSSL returns NUL-terminated static strings here.
+    unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
+}
+
+/// `SSL_set_info_callback`: state changes and alerts go to
+/// `crate::callbacks::on_info`.
+pub fn set_info_callback(ssl: &mut SslRef) {
+    unsafe extern "C" fn trampoline(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
+        crate::tcl::boundary((), || {
+            // SAFETY: OpenSSL passes the live connection the callback is
+            // registered on.
+            let ssl = unsafe { SslRef::from_ptr(ssl as *mut openssl_sys::SSL) };
+            crate::callbacks::on_info(ssl, where_, ret);
+        })
+    }
+    // SAFETY: live SSL; the trampoline has the C signature OpenSSL expects.
+    unsafe { SSL_set_info_callback(ssl.as_ptr(), Some(trampoline)) };
+}
+
+/// `SSL_set_msg_callback`: protocol messages go to
+/// `crate::callbacks::on_message`.
+pub fn set_msg_callback(ssl: &mut SslRef) {
+    unsafe extern "C" fn trampoline(
+        write_p: c_int,
+        version: c_int,
+        content_type: c_int,
+        buf: *const std::ffi::c_void,
+        len: usize,
+        ssl: *mut openssl_sys::SSL,
+        _arg: *mut std::ffi::c_void,
+    ) {
+        crate::tcl::boundary((), || {
+            // SAFETY: OpenSSL passes the live connection and `len` readable
+            // bytes at `buf` for the duration of the call.
+            let (ssl, data) = unsafe {
+                let data = if buf.is_null() || len == 0 { &[][..] } else { std::slice::from_raw_parts(buf as *const u8, len) };
+                (SslRef::from_ptr(ssl), data)
+            };
+            crate::callbacks::on_message(ssl, write_p != 0, version, content_type, data);
+        })
+    }
+    // SAFETY: live SSL; the trampoline has the C signature OpenSSL expects.
+    unsafe { SSL_set_msg_callback(ssl.as_ptr(), Some(trampoline)) };
+}
+
+/// `SSL_state_string_long`.
+pub fn state_long(ssl: &SslRef) -> String {
+    // SAFETY: live SSL; static result.
+    unsafe { static_text(SSL_state_string_long(ssl.as_ptr())) }
+}
+
+/// `SSL_alert_type_string_long` and `SSL_alert_desc_string_long`.
+pub fn alert_text(value: c_int) -> (String, String) {
+    // SAFETY: both accept any value and return static strings.
+    unsafe { (static_text(SSL_alert_type_string_long(value)), static_text(SSL_alert_desc_string_long(value))) }
+}
+
+/// `SSL_client_hello_get0_ext`: a raw extension of the ClientHello being
+/// processed (only valid inside the client hello callback).
+pub fn client_hello_ext(ssl: &mut SslRef, ext_type: u32) -> Option<Vec<u8>> {
+    let mut out: *const u8 = std::ptr::null();
+    let mut len = 0usize;
+    // SAFETY: live SSL inside its client hello callback; the returned
+    // bytes belong to the ClientHello and are copied at once.
+    unsafe {
+        if SSL_client_hello_get0_ext(ssl.as_ptr(), ext_type, &mut out, &mut len) != 1 || out.is_null() {
+            return None;
+        }
+        Some(std::slice::from_raw_parts(out, len).to_vec())
+    }
+}
+
+/// Ticket, ticket application data and lifetime hint of a session.
+pub fn session_ticket(session: &openssl::ssl::SslSessionRef) -> (Vec<u8>, Vec<u8>, u64) {
+    let mut tick: *const u8 = std::ptr::null();
+    let mut len = 0usize;
+    let mut app: *mut std::ffi::c_void = std::ptr::null_mut();
+    let mut app_len = 0usize;
+    // SAFETY: live session; returned pointers belong to it and are copied.
+    unsafe {
+        SSL_SESSION_get0_ticket(session.as_ptr(), &mut tick, &mut len);
+        let ticket = if tick.is_null() { Vec::new() } else { std::slice::from_raw_parts(tick, len).to_vec() };
+        let appdata = if SSL_SESSION_get0_ticket_appdata(session.as_ptr(), &mut app, &mut app_len) == 1 && !app.is_null() {
+            std::slice::from_raw_parts(app as *const u8, app_len).to_vec()
+        } else {
+            Vec::new()
+        };
+        (ticket, appdata, SSL_SESSION_get_ticket_lifetime_hint(session.as_ptr()) as u64)
+    }
+}
+
+/// `SSL_CIPHER_is_aead` and `SSL_CIPHER_get_id`.
+pub fn cipher_aead_and_id(cipher: &openssl::ssl::SslCipherRef) -> (bool, u32) {
+    // SAFETY: a live static cipher description.
+    unsafe { (SSL_CIPHER_is_aead(cipher.as_ptr()) == 1, SSL_CIPHER_get_id(cipher.as_ptr())) }
+}
+
+/// The handshake digest of a cipher (`SSL_CIPHER_get_handshake_digest`).
+pub fn cipher_handshake_digest(cipher: &openssl::ssl::SslCipherRef) -> String {
+    // SAFETY: live static cipher; the digest is static too.
+    unsafe {
+        let md = openssl_sys::SSL_CIPHER_get_handshake_digest(cipher.as_ptr());
+        if md.is_null() {
+            return String::new();
+        }
+        openssl::hash::MessageDigest::from_ptr(md as *mut _).type_().long_name().unwrap_or("").to_string()
+    }
+}
+
+/// The peer's signature digest and type (`SSL_get_peer_signature_nid`,
+/// `SSL_get_peer_signature_type_nid`).
+pub fn peer_signature(ssl: &SslRef) -> (Option<openssl::nid::Nid>, Option<openssl::nid::Nid>) {
+    let mut hash = 0;
+    let mut kind = 0;
+    // SAFETY: live SSL; out pointers valid for the calls.
+    unsafe {
+        let hash = (SSL_get_peer_signature_nid(ssl.as_ptr(), &mut hash) == 1).then(|| openssl::nid::Nid::from_raw(hash));
+        let kind = (SSL_get_peer_signature_type_nid(ssl.as_ptr(), &mut kind) == 1).then(|| openssl::nid::Nid::from_raw(kind));
+        (hash, kind)
+    }
+}
+
+/// `SSL_get_client_CA_list`: the CA names a server accepts client
+/// certificates from (on a client: the list the server sent).
+pub fn client_ca_names(ssl: &SslRef) -> Vec<String> {
+    let mut names = Vec::new();
+    // SAFETY: live SSL; the stack and its names belong to it and are only
+    // read here.
+    unsafe {
+        let stack = SSL_get_client_CA_list(ssl.as_ptr());
+        if stack.is_null() {
+            return names;
+        }
+        for i in 0..OPENSSL_sk_num(stack) {
+            let name = OPENSSL_sk_value(stack, i) as *mut openssl_sys::X509_NAME;
+            if !name.is_null() {
+                names.push(crate::status::name_rfc2253(openssl::x509::X509NameRef::from_ptr(name)));
+            }
+        }
+    }
+    names
+}
+
+/// Issuer and subject unique ids of a certificate, as bytes.
+pub fn unique_ids(cert: &openssl::x509::X509Ref) -> (Vec<u8>, Vec<u8>) {
+    let mut issuer: *const openssl_sys::ASN1_BIT_STRING = std::ptr::null();
+    let mut subject: *const openssl_sys::ASN1_BIT_STRING = std::ptr::null();
+    // SAFETY: live certificate; the bit strings belong to it.
+    unsafe {
+        X509_get0_uids(cert.as_ptr(), &mut issuer, &mut subject);
+        (asn1_bytes(issuer as *const openssl_sys::ASN1_STRING), asn1_bytes(subject as *const openssl_sys::ASN1_STRING))
+    }
+}
+
+unsafe fn asn1_bytes(s: *const openssl_sys::ASN1_STRING) -> Vec<u8> {
+    if s.is_null() {
+        return Vec::new();
+    }
+    // SAFETY: a live ASN1 string of the given length.
+    unsafe {
+        let len = ASN1_STRING_length(s).max(0) as usize;
+        let data = ASN1_STRING_get0_data(s);
+        if data.is_null() { Vec::new() } else { std::slice::from_raw_parts(data, len).to_vec() }
+    }
+}
+
+/// Names of a certificate's extensions, in order.
+pub fn extension_names(cert: &openssl::x509::X509Ref) -> Vec<String> {
+    let mut names = Vec::new();
+    // SAFETY: live certificate; extensions and their objects belong to it.
+    unsafe {
+        for i in 0..X509_get_ext_count(cert.as_ptr()) {
+            let ext = X509_get_ext(cert.as_ptr(), i);
+            if ext.is_null() {
+                continue;
+            }
+            let obj = X509_EXTENSION_get_object(ext);
+            let nid = openssl::nid::Nid::from_raw(OBJ_obj2nid(obj));
+            let name = match nid.long_name() {
+                Ok(name) if nid != openssl::nid::Nid::UNDEF => name.to_string(),
+                _ => {
+                    let mut buf = [0 as c_char; 128];
+                    OBJ_obj2txt(buf.as_mut_ptr(), buf.len() as c_int, obj, 1);
+                    static_text(buf.as_ptr())
+                }
+            };
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// The public key bits of a certificate (`X509_get0_pubkey_bitstr`).
+pub fn public_key_bits(cert: &openssl::x509::X509Ref) -> Vec<u8> {
+    // SAFETY: live certificate; the bit string belongs to it.
+    unsafe { asn1_bytes(X509_get0_pubkey_bitstr(cert.as_ptr()) as *const openssl_sys::ASN1_STRING) }
+}
+
+/// `SSL_get_security_level`.
+pub fn security_level(ssl: &SslRef) -> i32 {
+    // SAFETY: live SSL.
+    unsafe { openssl_sys::SSL_get_security_level(ssl.as_ptr()) }
+}
+
+/// `SSL_get_secure_renegotiation_support` (a macro over `SSL_ctrl`).
+pub fn secure_renegotiation(ssl: &SslRef) -> bool {
+    const SSL_CTRL_GET_RI_SUPPORT: c_int = 76;
+    // SAFETY: live SSL; this control only reads a flag.
+    unsafe { openssl_sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_RI_SUPPORT, 0, std::ptr::null_mut()) != 0 }
+}
+
+/// `SSL_CTX_get_session_cache_mode` of the connection's context.
+pub fn session_cache_mode(ssl: &SslRef) -> i64 {
+    const SSL_CTRL_GET_SESS_CACHE_MODE: c_int = 45;
+    // SAFETY: live SSL and its context; this control only reads a field.
+    unsafe { openssl_sys::SSL_CTX_ctrl(openssl_sys::SSL_get_SSL_CTX(ssl.as_ptr()), SSL_CTRL_GET_SESS_CACHE_MODE, 0, std::ptr::null_mut()) as i64 }
+}

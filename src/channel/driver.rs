@@ -344,14 +344,14 @@ unsafe extern "C" fn timer_proc(data: ClientData) {
     })
 }
 
-/// Whether `chan` is in blocking mode (`fconfigure -blocking`).
-fn is_blocking(chan: Tcl_Channel) -> bool {
+/// The value of `fconfigure $chan $name`, if the channel has the option.
+pub fn channel_option(chan: Tcl_Channel, name: &std::ffi::CStr) -> Option<String> {
     let mut ds = std::mem::MaybeUninit::<sys::Tcl_DString>::uninit();
     // SAFETY: the DString is initialised before use and freed after; the
     // channel is live (the caller got it from Tcl_GetChannel).
     unsafe {
         sys::Tcl_DStringInit(ds.as_mut_ptr());
-        let ok = sys::Tcl_GetChannelOption(std::ptr::null_mut(), chan, c"-blocking".as_ptr(), ds.as_mut_ptr());
+        let ok = sys::Tcl_GetChannelOption(std::ptr::null_mut(), chan, name.as_ptr(), ds.as_mut_ptr());
         let ds_ref = &*ds.as_ptr();
         let value = if ds_ref.string.is_null() {
             String::new()
@@ -359,8 +359,13 @@ fn is_blocking(chan: Tcl_Channel) -> bool {
             std::ffi::CStr::from_ptr(ds_ref.string).to_string_lossy().into_owned()
         };
         sys::Tcl_DStringFree(ds.as_mut_ptr());
-        ok != sys::TCL_OK || value != "0"
+        (ok == sys::TCL_OK).then_some(value)
     }
+}
+
+/// Whether `chan` is in blocking mode (`fconfigure -blocking`).
+fn is_blocking(chan: Tcl_Channel) -> bool {
+    channel_option(chan, c"-blocking").map_or(true, |v| v != "0")
 }
 
 /// Whether `chan`'s top layer is ours.

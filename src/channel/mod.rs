@@ -16,7 +16,9 @@ use std::sync::Arc;
 
 use openssl::ssl::SslContext;
 
+use crate::callbacks;
 use crate::config::TlsConfig;
+use crate::tcl::Obj;
 use crate::engine::{ReadOutcome, TlsEngine};
 use crate::error::{ErrorKind, TlsError};
 use crate::tcl::sys::{TCL_READABLE, TCL_WRITABLE};
@@ -92,9 +94,24 @@ impl TlsChannel {
         }
     }
 
+    /// Records a fatal error (once), naming the callback that caused it if
+    /// one did, and reports it to `-command error`.
     fn fail(&mut self, error: TlsError) -> Stall {
-        if self.fatal.is_none() {
-            self.fatal = Some(error);
+        if self.fatal.is_some() {
+            return Stall::Failed;
+        }
+        let hooks = callbacks::hooks(self.engine.ssl());
+        let error = match hooks.as_ref().and_then(|h| h.take_failure()) {
+            Some(why) => {
+                let prefix = if self.engine.handshake_done() { "TLS error" } else { "TLS handshake failed" };
+                TlsError::new(ErrorKind::Handshake, "CALLBACK", format!("{prefix}: {why}"))
+            }
+            None => error,
+        };
+        let message = error.message();
+        self.fatal = Some(error);
+        if let Some(hooks) = hooks {
+            hooks.notify("error", vec![Obj::string(&message)]);
         }
         Stall::Failed
     }

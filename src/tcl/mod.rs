@@ -216,6 +216,23 @@ impl Interp {
         }
     }
 
+    /// Runs a callback script at global level without disturbing the
+    /// interpreter's result: an error is reported as a background error
+    /// (`bgerror`) and returned as its message.
+    pub fn call_callback(self, words: &Obj) -> Result<Obj, String> {
+        // SAFETY: live interpreter; the saved state is restored exactly once.
+        unsafe {
+            let state = sys::Tcl_SaveInterpState(self.0, sys::TCL_OK);
+            let code = sys::Tcl_EvalObjEx(self.0, words.as_ptr(), sys::TCL_EVAL_GLOBAL);
+            let result = Obj::from_raw(sys::Tcl_GetObjResult(self.0)).unwrap_or_else(|| Obj::string(""));
+            if code == sys::TCL_ERROR {
+                sys::Tcl_BackgroundException(self.0, code);
+            }
+            sys::Tcl_RestoreInterpState(self.0, state);
+            if code == sys::TCL_ERROR { Err(result.text()) } else { Ok(result) }
+        }
+    }
+
     /// A global variable's value, if set.
     pub fn global_var(self, name: &str) -> Option<Obj> {
         let name = cstring(name);

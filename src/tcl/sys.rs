@@ -260,6 +260,8 @@ stubs! {
     406 => fn Tcl_ChannelSetOptionProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverSetOptionProc>;
     407 => fn Tcl_ChannelGetOptionProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverGetOptionProc>;
     408 => fn Tcl_ChannelWatchProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverWatchProc>;
+    535 => fn Tcl_SaveInterpState(interp: *mut Tcl_Interp, status: c_int) -> *mut c_void;
+    536 => fn Tcl_RestoreInterpState(interp: *mut Tcl_Interp, state: *mut c_void) -> c_int;
     538 => fn Tcl_SetReturnOptions(interp: *mut Tcl_Interp, options: *mut Tcl_Obj) -> c_int;
     488 => fn Tcl_NewWideIntObj(value: i64) -> *mut Tcl_Obj;
     564 => fn Tcl_SetChannelError(chan: Tcl_Channel, msg: *mut Tcl_Obj);

@@ -1,0 +1,401 @@
+//! Script callbacks (`-command`, `-validatecommand`) and the client
+//! session store, called from OpenSSL callbacks.
+//!
+//! Each connection carries a [`Hooks`] in its SSL ex_data: the
+//! interpreter, the channel name and the scripts. OpenSSL calls back
+//! synchronously from the engine call the channel driver made, on the
+//! interpreter's thread; the driver's shell (`channel/driver.rs`) makes it
+//! safe for those scripts to close or unimport the channel or to enter the
+//! event loop.
+
+use std::collections::HashMap;
+use std::ffi::c_int;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use openssl::error::ErrorStack;
+use openssl::ex_data::Index;
+use openssl::ssl::{AlpnError, ClientHelloResponse, NameType, SniError, Ssl, SslAlert, SslContext, SslRef, SslSession};
+use openssl::x509::{X509StoreContextRef, X509VerifyResult};
+
+use crate::commands::status_obj;
+use crate::tcl::sys::Tcl_Interp;
+use crate::tcl::{Interp, Obj};
+use crate::{openssl_extra, status};
+
+/// The interpreter of a connection's scripts.
+#[derive(Clone, Copy)]
+struct InterpHandle(*mut Tcl_Interp);
+
+// SAFETY: the handle is only used from OpenSSL callbacks, which run inside
+// the SSL calls our channel makes on the interpreter's own thread; Tcl
+// interpreters never move between threads.
+unsafe impl Send for InterpHandle {}
+// SAFETY: as above; never used concurrently.
+unsafe impl Sync for InterpHandle {}
+
+/// What a `-validatecommand` script decided.
+enum Verdict {
+    Accept,
+    Reject,
+    RejectContinue,
+    Failed(String),
+}
+
+/// The scripts and identity of one connection.
+pub struct Hooks {
+    interp: InterpHandle,
+    pub channel: String,
+    command: Option<String>,
+    validate: Option<String>,
+    require: bool,
+    /// Why a callback ended the handshake, for the channel's error.
+    failure: Mutex<Option<String>>,
+    /// Where this client's sessions are remembered.
+    session_key: Option<String>,
+}
+
+impl Hooks {
+    pub fn new(interp: *mut Tcl_Interp, channel: &str, command: Option<String>, validate: Option<String>, require: bool, session_key: Option<String>) -> Hooks {
+        Hooks {
+            interp: InterpHandle(interp),
+            channel: channel.to_string(),
+            command,
+            validate,
+            require,
+            failure: Mutex::new(None),
+            session_key,
+        }
+    }
+
+    fn call(&self, script: &str, form: &str, args: Vec<Obj>) -> Result<Obj, String> {
+        let mut words = Obj::string(script).elements().ok_or_else(|| format!("bad callback script \"{script}\""))?;
+        words.push(Obj::string(form));
+        words.push(Obj::string(&self.channel));
+        words.extend(args);
+        Interp(self.interp.0).call_callback(&Obj::list(words))
+    }
+
+    /// A `-command` callback; its result is ignored, errors go to bgerror.
+    pub fn notify(&self, form: &str, args: Vec<Obj>) {
+        if let Some(script) = &self.command {
+            let _ = self.call(script, form, args);
+        }
+    }
+
+    fn validate(&self, form: &str, args: Vec<Obj>) -> Option<Verdict> {
+        let script = self.validate.as_ref()?;
+        Some(match self.call(script, form, args) {
+            Err(message) => Verdict::Failed(message),
+            Ok(result) => match result.text().trim() {
+                "0" | "false" | "no" | "off" => Verdict::Reject,
+                "2" => Verdict::RejectContinue,
+                _ => Verdict::Accept,
+            },
+        })
+    }
+
+    fn record_failure(&self, message: String) {
+        if let Ok(mut slot) = self.failure.lock() {
+            slot.get_or_insert(message);
+        }
+    }
+
+    /// Why a callback refused the handshake, once.
+    pub fn take_failure(&self) -> Option<String> {
+        self.failure.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// Applies a verdict; `what` names the callback in messages.
+    fn verdict_allows(&self, verdict: Verdict, what: &str) -> Option<bool> {
+        match verdict {
+            Verdict::Accept => Some(true),
+            Verdict::RejectContinue => Some(false),
+            Verdict::Reject => {
+                self.record_failure(format!("rejected by -validatecommand {what}"));
+                None
+            }
+            Verdict::Failed(message) => {
+                self.record_failure(format!("-validatecommand {what} callback failed: {message}"));
+                None
+            }
+        }
+    }
+}
+
+fn hooks_index() -> Option<Index<Ssl, Arc<Hooks>>> {
+    static INDEX: OnceLock<Option<Index<Ssl, Arc<Hooks>>>> = OnceLock::new();
+    *INDEX.get_or_init(|| Ssl::new_ex_index().ok())
+}
+
+/// The hooks of a connection.
+pub fn hooks(ssl: &SslRef) -> Option<Arc<Hooks>> {
+    ssl.ex_data(hooks_index()?).cloned()
+}
+
+/// Attaches `hooks` to a new connection and installs the per-connection
+/// callbacks it needs.
+pub fn attach(ssl: &mut SslRef, hooks: Hooks, verify_mode: openssl::ssl::SslVerifyMode) {
+    let hooks = Arc::new(hooks);
+    if hooks.command.is_some() {
+        openssl_extra::set_info_callback(ssl);
+        openssl_extra::set_msg_callback(ssl);
+    }
+    let for_verify = hooks.clone();
+    ssl.set_verify_callback(verify_mode, move |ok, ctx| crate::tcl::boundary(false, || verify(&for_verify, ok, ctx)));
+    if let Some(index) = hooks_index() {
+        ssl.set_ex_data(index, hooks);
+    }
+}
+
+fn verify(hooks: &Hooks, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
+    if hooks.validate.is_none() {
+        return ok || !hooks.require;
+    }
+    let depth = ctx.error_depth();
+    let cert = ctx.current_cert().map(|c| status_obj(status::certificate_status(c))).unwrap_or_else(|| Obj::list([]));
+    let error = if ok { String::new() } else { ctx.error().error_string().to_string() };
+    let Some(verdict) = hooks.validate("verify", vec![Obj::int(depth as i64), cert, Obj::boolean(ok), Obj::string(&error)]) else {
+        return ok;
+    };
+    match hooks.verdict_allows(verdict, &format!("verify (depth {depth})")) {
+        Some(true) => true,
+        Some(false) => {
+            // Rejected but the handshake goes on; tls::status shows why.
+            ctx.set_error(X509VerifyResult::APPLICATION_VERIFICATION);
+            true
+        }
+        None => {
+            ctx.set_error(X509VerifyResult::APPLICATION_VERIFICATION);
+            false
+        }
+    }
+}
+
+/// `-command info`: state changes and alerts.
+pub fn on_info(ssl: &SslRef, where_: c_int, ret: c_int) {
+    const ST_CONNECT: c_int = 0x1000;
+    const ST_ACCEPT: c_int = 0x2000;
+    const CB_LOOP: c_int = 0x01;
+    const CB_EXIT: c_int = 0x02;
+    const CB_READ: c_int = 0x04;
+    const CB_WRITE: c_int = 0x08;
+    const CB_ALERT: c_int = 0x4000;
+    const CB_HANDSHAKE_START: c_int = 0x10;
+    const CB_HANDSHAKE_DONE: c_int = 0x20;
+    let Some(hooks) = hooks(ssl) else { return };
+    let (major, minor) = if where_ & CB_HANDSHAKE_START != 0 {
+        ("handshake", "start")
+    } else if where_ & CB_HANDSHAKE_DONE != 0 {
+        ("handshake", "done")
+    } else {
+        let major = if where_ & CB_ALERT != 0 {
+            "alert"
+        } else if where_ & ST_CONNECT != 0 {
+            "connect"
+        } else if where_ & ST_ACCEPT != 0 {
+            "accept"
+        } else {
+            "unknown"
+        };
+        let minor = [(CB_READ, "read"), (CB_WRITE, "write"), (CB_LOOP, "loop"), (CB_EXIT, "exit")]
+            .iter()
+            .find(|(bit, _)| where_ & bit != 0)
+            .map(|(_, name)| *name)
+            .unwrap_or("unknown");
+        (major, minor)
+    };
+    let (message, kind) = if where_ & CB_ALERT != 0 {
+        let (kind, desc) = openssl_extra::alert_text(ret);
+        (desc, kind.to_ascii_lowercase())
+    } else {
+        (openssl_extra::state_long(ssl), "info".to_string())
+    };
+    hooks.notify("info", vec![Obj::string(major), Obj::string(minor), Obj::string(&message), Obj::string(&kind)]);
+}
+
+/// `-command message`: each protocol message sent or received.
+pub fn on_message(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int, data: &[u8]) {
+    let Some(hooks) = hooks(ssl) else { return };
+    let content = match content_type {
+        20 => "ChangeCipherSpec",
+        21 => "Alert",
+        22 => "Handshake",
+        23 => "ApplicationData",
+        24 => "Heartbeat",
+        _ => return, // record headers and inner content types: not messages
+    };
+    let version = match version {
+        0x0300 => "SSL3",
+        0x0301 => "TLS1",
+        0x0302 => "TLS1.1",
+        0x0303 => "TLS1.2",
+        0x0304 => "TLS1.3",
+        _ => "unknown",
+    };
+    let message = match (content_type, data) {
+        (22, [kind, ..]) => handshake_name(*kind).to_string(),
+        (21, [level, desc, ..]) => {
+            let (_, text) = openssl_extra::alert_text(((*level as c_int) << 8) | *desc as c_int);
+            format!("{} alert: {text}", if *level == 2 { "fatal" } else { "warning" })
+        }
+        (23, _) => format!("{} bytes", data.len()),
+        _ => content.to_string(),
+    };
+    let direction = if sent { "Sent" } else { "Received" };
+    hooks.notify("message", vec![Obj::string(direction), Obj::string(version), Obj::string(content), Obj::string(&message)]);
+}
+
+fn handshake_name(kind: u8) -> &'static str {
+    match kind {
+        0 => "HelloRequest",
+        1 => "ClientHello",
+        2 => "ServerHello",
+        4 => "NewSessionTicket",
+        5 => "EndOfEarlyData",
+        8 => "EncryptedExtensions",
+        11 => "Certificate",
+        12 => "ServerKeyExchange",
+        13 => "CertificateRequest",
+        14 => "ServerHelloDone",
+        15 => "CertificateVerify",
+        16 => "ClientKeyExchange",
+        20 => "Finished",
+        24 => "KeyUpdate",
+        _ => "unknown",
+    }
+}
+
+/// A new session: remembered for resumption (clients) and reported to
+/// `-command session`.
+pub fn on_new_session(ssl: &mut SslRef, session: SslSession) {
+    let Some(hooks) = hooks(ssl) else { return };
+    let (_, ticket, lifetime) = openssl_extra::session_ticket(&session);
+    let id = session.id().to_vec();
+    if let Some(key) = &hooks.session_key {
+        remember(ssl.ssl_context(), key, session);
+    }
+    hooks.notify("session", vec![Obj::bytes(&id), Obj::bytes(&ticket), Obj::int(lifetime as i64)]);
+}
+
+/// `-validatecommand hello`: a server got a ClientHello.
+pub fn on_client_hello(ssl: &mut SslRef, alert: &mut SslAlert) -> Result<ClientHelloResponse, ErrorStack> {
+    let Some(hooks) = hooks(ssl) else { return Ok(ClientHelloResponse::SUCCESS) };
+    let servername = openssl_extra::client_hello_ext(ssl, 0).map(|ext| sni_from_extension(&ext)).unwrap_or_default();
+    let session_id = ssl.client_hello_session_id().map(<[u8]>::to_vec).unwrap_or_default();
+    let Some(verdict) = hooks.validate("hello", vec![Obj::string(&servername), Obj::bytes(&session_id)]) else {
+        return Ok(ClientHelloResponse::SUCCESS);
+    };
+    match hooks.verdict_allows(verdict, "hello") {
+        Some(_) => Ok(ClientHelloResponse::SUCCESS),
+        None => {
+            *alert = SslAlert::HANDSHAKE_FAILURE;
+            Err(ErrorStack::get())
+        }
+    }
+}
+
+/// The host name in a server_name extension body.
+fn sni_from_extension(ext: &[u8]) -> String {
+    // list length (2), name type (1), name length (2), name
+    if ext.len() < 5 || ext[2] != 0 {
+        return String::new();
+    }
+    let len = ((ext[3] as usize) << 8) | ext[4] as usize;
+    ext.get(5..5 + len).map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default()
+}
+
+/// `-validatecommand sni`: the client asked for a server name.
+pub fn on_servername(ssl: &mut SslRef, alert: &mut SslAlert) -> Result<(), SniError> {
+    let Some(hooks) = hooks(ssl) else { return Ok(()) };
+    let Some(name) = ssl.servername(NameType::HOST_NAME).map(str::to_string) else { return Ok(()) };
+    let Some(verdict) = hooks.validate("sni", vec![Obj::string(&name)]) else { return Ok(()) };
+    match hooks.verdict_allows(verdict, "sni") {
+        Some(true) => Ok(()),
+        Some(false) => Err(SniError::NOACK),
+        None => {
+            *alert = SslAlert::UNRECOGNIZED_NAME;
+            Err(SniError::ALERT_FATAL)
+        }
+    }
+}
+
+/// ALPN selection on a server: our first protocol the client offers,
+/// then `-validatecommand alpn` may accept or refuse it.
+pub fn select_alpn<'a>(ssl: &mut SslRef, ours: &[u8], client: &'a [u8]) -> Result<&'a [u8], AlpnError> {
+    let offered: Vec<&'a [u8]> = alpn_entries(client).collect();
+    let choice = alpn_entries(ours).find_map(|p| offered.iter().copied().find(|c| *c == p));
+    let hooks = hooks(ssl);
+    let verdict = hooks.as_ref().and_then(|h| {
+        let protocol = choice.or(offered.first().copied()).unwrap_or_default();
+        h.validate("alpn", vec![Obj::string(&String::from_utf8_lossy(protocol)), Obj::boolean(choice.is_some())])
+            .map(|v| (h, v, protocol))
+    });
+    match verdict {
+        None => choice.ok_or(AlpnError::NOACK),
+        Some((h, v, protocol)) => match h.verdict_allows(v, "alpn") {
+            Some(true) if !protocol.is_empty() => Ok(protocol),
+            Some(_) => Err(AlpnError::NOACK),
+            None => Err(AlpnError::ALERT_FATAL),
+        },
+    }
+}
+
+/// The names in an ALPN wire-format list.
+pub fn alpn_entries(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = wire;
+    std::iter::from_fn(move || {
+        let (&len, tail) = rest.split_first()?;
+        if tail.len() < len as usize {
+            return None;
+        }
+        let (name, next) = tail.split_at(len as usize);
+        rest = next;
+        Some(name)
+    })
+}
+
+// --- Client sessions, kept per context for resumption ---
+
+type SessionStore = Mutex<HashMap<String, SslSession>>;
+
+fn store_index() -> Option<Index<SslContext, SessionStore>> {
+    static INDEX: OnceLock<Option<Index<SslContext, SessionStore>>> = OnceLock::new();
+    *INDEX.get_or_init(|| SslContext::new_ex_index().ok())
+}
+
+/// Gives a client context its session store.
+pub fn add_session_store(builder: &mut openssl::ssl::SslContextBuilder) {
+    if let Some(index) = store_index() {
+        builder.set_ex_data(index, Mutex::new(HashMap::new()));
+    }
+}
+
+/// Sessions kept per context at most; past this the store starts afresh.
+const STORE_LIMIT: usize = 1000;
+
+fn remember(context: &openssl::ssl::SslContextRef, key: &str, session: SslSession) {
+    let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return };
+    if let Ok(mut store) = store.lock() {
+        if store.len() >= STORE_LIMIT {
+            store.clear();
+        }
+        store.insert(format!("id:{}", status::hex_upper(session.id())), session.clone());
+        store.insert(key.to_string(), session);
+    }
+}
+
+/// Offers a remembered session to a new client connection: the one with
+/// `session_id` if given, else the last one for `key` (same server).
+pub fn resume(ssl: &mut SslRef, context: &SslContext, key: &str, session_id: Option<&[u8]>) {
+    let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return };
+    let wanted = match session_id {
+        Some(id) => format!("id:{}", status::hex_upper(id)),
+        None => key.to_string(),
+    };
+    let session = store.lock().ok().and_then(|s| s.get(&wanted).cloned());
+    if let Some(session) = session {
+        // SAFETY: the session comes from this context's own store, so it
+        // was made by a connection of the same context.
+        let _ = unsafe { ssl.set_session(&session) };
+    }
+}
