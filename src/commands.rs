@@ -31,6 +31,7 @@ pub const COMMANDS: &[(&str, Command)] = &[
     ("::tls::shutdown", unimport),
     ("::tls::handshake", handshake),
     ("::tls::status", status_cmd),
+    ("::tls::connection", connection),
     ("::tls::ciphers", ciphers),
     ("::tls::protocols", protocols),
     ("::tls::version", version),
@@ -274,9 +275,18 @@ pub fn status_obj(items: status::Status) -> Obj {
             Value::Text(s) => Obj::string(&s),
             Value::Int(n) => Obj::int(n),
             Value::List(items) => Obj::list(items.iter().map(|s| Obj::string(s))),
+            Value::Bytes(bytes) => Obj::bytes(&bytes),
         };
         [Obj::string(key), value]
     }))
+}
+
+fn connection(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+    if objv.len() != 2 {
+        return Err(wrong_args("channel"));
+    }
+    let layer = tls_layer(interp, &obj_text(objv[1]))?;
+    Ok(status_obj(status::connection_info(layer.ssl())))
 }
 
 const PROTOCOLS: &[(&str, SslVersion)] = &[

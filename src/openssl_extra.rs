@@ -124,7 +124,6 @@ extern "C" {
     fn SSL_SESSION_get_ticket_lifetime_hint(session: *const openssl_sys::SSL_SESSION) -> std::ffi::c_ulong;
     fn SSL_CIPHER_is_aead(cipher: *const openssl_sys::SSL_CIPHER) -> c_int;
     fn SSL_CIPHER_get_id(cipher: *const openssl_sys::SSL_CIPHER) -> u32;
-    fn SSL_get_peer_signature_nid(ssl: *mut openssl_sys::SSL, nid: *mut c_int) -> c_int;
     fn SSL_get_peer_signature_type_nid(ssl: *const openssl_sys::SSL, nid: *mut c_int) -> c_int;
     fn SSL_get_client_CA_list(ssl: *const openssl_sys::SSL) -> *mut openssl_sys::OPENSSL_STACK;
     fn X509_get0_uids(x: *const openssl_sys::X509, issuer: *mut *const openssl_sys::ASN1_BIT_STRING, subject: *mut *const openssl_sys::ASN1_BIT_STRING);
@@ -259,7 +258,10 @@ pub fn peer_signature(ssl: &SslRef) -> (Option<openssl::nid::Nid>, Option<openss
     let mut kind = 0;
     // SAFETY: live SSL; out pointers valid for the calls.
     unsafe {
-        let hash = (SSL_get_peer_signature_nid(ssl.as_ptr(), &mut hash) == 1).then(|| openssl::nid::Nid::from_raw(hash));
+        // SSL_get_peer_signature_nid is a macro over SSL_ctrl.
+        const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
+        let found = openssl_sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, &mut hash as *mut c_int as *mut std::ffi::c_void);
+        let hash = (found == 1).then(|| openssl::nid::Nid::from_raw(hash));
         let kind = (SSL_get_peer_signature_type_nid(ssl.as_ptr(), &mut kind) == 1).then(|| openssl::nid::Nid::from_raw(kind));
         (hash, kind)
     }

@@ -15,6 +15,8 @@ pub enum Value {
     Text(String),
     Int(i64),
     List(Vec<String>),
+    /// A binary string (Tcl byte array).
+    Bytes(Vec<u8>),
 }
 
 pub type Status = Vec<(&'static str, Value)>;
@@ -47,8 +49,63 @@ pub fn connection_status(ssl: &SslRef, verify_mode: SslVerifyMode, peer_end: &st
     status.push(("verifyDepth", Value::Int(-1)));
     status.push(("verifyMode", Value::List(verify_mode_names(verify_mode))));
     status.push(("verifyResult", text(ssl.verify_result().error_string())));
+    let (hash, kind) = openssl_extra::peer_signature(ssl);
+    status.push(("signatureHashAlgorithm", text(hash.map(nid_name).unwrap_or_default())));
+    status.push(("signatureType", text(kind.map(nid_name).unwrap_or_default())));
+    status.push(("ca_names", Value::List(openssl_extra::client_ca_names(ssl))));
     status.push(("peer_close", text(peer_end)));
     status
+}
+
+/// `tls::connection`: SSL status, cipher info and session info.
+pub fn connection_info(ssl: &SslRef) -> Status {
+    let mut info: Status = Vec::new();
+    info.push(("state", text(openssl_extra::state_long(ssl))));
+    info.push(("servername", text(ssl.servername(openssl::ssl::NameType::HOST_NAME).unwrap_or(""))));
+    info.push(("protocol", text(protocol_name(ssl.version2()))));
+    info.push(("renegotiation_allowed", Value::Int(openssl_extra::secure_renegotiation(ssl) as i64)));
+    info.push(("security_level", Value::Int(openssl_extra::security_level(ssl) as i64)));
+    info.push(("session_reused", Value::Int(ssl.session_reused() as i64)));
+    info.push(("is_server", Value::Int(ssl.is_server() as i64)));
+    info.push(("compression", text("none")));
+    info.push(("expansion", text("none")));
+    info.push(("caList", Value::List(openssl_extra::client_ca_names(ssl))));
+    if let Some(cipher) = ssl.current_cipher() {
+        let (aead, id) = openssl_extra::cipher_aead_and_id(cipher);
+        info.push(("cipher", text(cipher.name())));
+        info.push(("standard_name", text(cipher.standard_name().unwrap_or(""))));
+        info.push(("algorithm_bits", Value::Int(cipher.bits().algorithm as i64)));
+        info.push(("secret_bits", Value::Int(cipher.bits().secret as i64)));
+        info.push(("min_version", text(cipher.version())));
+        info.push(("cipher_is_aead", Value::Int(aead as i64)));
+        info.push(("cipher_id", Value::Int(id as i64)));
+        info.push(("description", text(cipher.description().trim_end())));
+        info.push(("handshake_digest", text(openssl_extra::cipher_handshake_digest(cipher))));
+    }
+    info.push(("alpn", text(ssl.selected_alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default())));
+    info.push(("resumable", Value::Int(openssl_extra::session_resumable(ssl) as i64)));
+    if let Some(session) = ssl.session() {
+        let (ticket, appdata, lifetime) = openssl_extra::session_ticket(session);
+        let mut master = vec![0u8; 64];
+        let n = session.master_key(&mut master);
+        master.truncate(n);
+        info.push(("start_time", Value::Int(session.time() as i64)));
+        info.push(("timeout", Value::Int(session.timeout() as i64)));
+        info.push(("lifetime", Value::Int(lifetime as i64)));
+        info.push(("session_id", Value::Bytes(session.id().to_vec())));
+        info.push(("session_ticket", Value::Bytes(ticket)));
+        info.push(("ticket_app_data", Value::Bytes(appdata)));
+        info.push(("master_key", Value::Bytes(master)));
+    }
+    let mode = openssl_extra::session_cache_mode(ssl);
+    let mode = match mode & 3 {
+        0 => "none",
+        1 => "client",
+        2 => "server",
+        _ => "both",
+    };
+    info.push(("session_cache_mode", text(mode)));
+    info
 }
 
 fn verify_mode_names(mode: SslVerifyMode) -> Vec<String> {
@@ -95,10 +152,24 @@ pub fn certificate_status(cert: &X509Ref) -> Status {
                 .collect()
         })
         .unwrap_or_default();
+    let (issuer_uid, subject_uid) = openssl_extra::unique_ids(cert);
+    status.push(("issuerUniqueID", text(hex_upper(&issuer_uid))));
+    status.push(("subjectUniqueID", text(hex_upper(&subject_uid))));
+    let extensions = openssl_extra::extension_names(cert);
+    status.push(("num_extensions", Value::Int(extensions.len() as i64)));
+    status.push(("extensions", Value::List(extensions)));
+    status.push(("authorityKeyIdentifier", text(cert.authority_key_id().map(|k| hex_upper(k.as_slice())).unwrap_or_default())));
+    status.push(("subjectKeyIdentifier", text(cert.subject_key_id().map(|k| hex_upper(k.as_slice())).unwrap_or_default())));
     status.push(("subjectAltName", Value::List(sans)));
+    let ocsp = cert.ocsp_responders().map(|list| list.iter().map(|s| s.to_string()).collect()).unwrap_or_default();
+    status.push(("ocsp", Value::List(ocsp)));
     status.push(("signatureAlgorithm", text(nid_name(signature))));
+    status.push(("signatureValue", text(hex_upper(cert.signature().as_slice()))));
+    let digest = signature_digest(signature).and_then(|md| cert.digest(md).ok()).map(|d| hex_upper(&d)).unwrap_or_default();
+    status.push(("signatureDigest", text(digest)));
     if let Ok(key) = cert.public_key() {
         status.push(("publicKeyAlgorithm", text(nid_name(Nid::from_raw(key.id().as_raw())))));
+        status.push(("publicKey", text(hex_upper(&openssl_extra::public_key_bits(cert)))));
         status.push(("bits", Value::Int(key.bits() as i64)));
     }
     let self_signed = cert.issuer_name_hash() == cert.subject_name_hash()
@@ -106,9 +177,16 @@ pub fn certificate_status(cert: &X509Ref) -> Status {
     status.push(("self_signed", Value::Int(self_signed as i64)));
     status.push(("sha1_hash", text(digest_hex(cert, MessageDigest::sha1()))));
     status.push(("sha256_hash", text(digest_hex(cert, MessageDigest::sha256()))));
+    status.push(("all", text(cert.to_text().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default())));
     let pem = cert.to_pem().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default();
     status.push(("certificate", text(pem)));
     status
+}
+
+/// The digest of a signature algorithm (`sha256WithRSAEncryption` to
+/// SHA-256), with which `signatureDigest` is computed over the certificate.
+fn signature_digest(signature: Nid) -> Option<MessageDigest> {
+    MessageDigest::from_nid(signature.signature_algorithms()?.digest)
 }
 
 fn nid_name(nid: Nid) -> String {
