@@ -31,6 +31,8 @@ pub struct Shell {
     /// Tcl closed or unstacked the layer during a running call.
     closed: Cell<bool>,
     timer: Cell<sys::Tcl_TimerToken>,
+    /// An interest mask Tcl set while a call was running, applied after it.
+    pending_watch: Cell<Option<c_int>>,
     /// The lower channel, for option procs that may run at any time.
     lower: LowerChannel,
     /// The connection, for `tls::status` from within a callback.
@@ -84,7 +86,12 @@ impl Shell {
         }
         // SAFETY: `busy` makes this the only mutable access to the state;
         // re-entrant calls return above without touching it.
-        let result = f(shell, unsafe { &mut *shell.tls.get() });
+        let tls = unsafe { &mut *shell.tls.get() };
+        let result = f(shell, tls);
+        if let Some(mask) = shell.pending_watch.take() {
+            tls.watch_mask = mask;
+            shell.refresh_interest(tls);
+        }
         shell.busy.set(false);
         if shell.closed.get() {
             // SAFETY: Tcl has let go of the channel (the close proc ran and
@@ -205,7 +212,7 @@ unsafe extern "C" fn close_proc(data: ClientData, _interp: *mut Tcl_Interp) -> c
         let mut tls = shell.tls.into_inner();
         if !tls.unstacking {
             tls.finish();
-            linger::hand_off(&tls.lower, tls.lower_eof);
+            linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets());
         }
         0
     })
@@ -270,10 +277,18 @@ unsafe extern "C" fn get_option_proc(data: ClientData, interp: *mut Tcl_Interp, 
 
 unsafe extern "C" fn watch_proc(data: ClientData, mask: c_int) {
     boundary((), || {
+        let mask = mask & (sys::TCL_READABLE | sys::TCL_WRITABLE);
         // SAFETY: our instance data.
+        let shell_ref = unsafe { shell(data) };
+        if shell_ref.busy.get() {
+            // A script in a callback set a fileevent: apply it afterwards.
+            shell_ref.pending_watch.set(Some(mask));
+            return;
+        }
+        // SAFETY: our instance data, not busy.
         unsafe {
-            Shell::enter(shell(data), (), |shell, tls| {
-                tls.watch_mask = mask & (sys::TCL_READABLE | sys::TCL_WRITABLE);
+            Shell::enter(shell_ref, (), |shell, tls| {
+                tls.watch_mask = mask;
                 shell.refresh_interest(tls);
             })
         }
@@ -408,6 +423,7 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
         busy: Cell::new(false),
         closed: Cell::new(false),
         timer: Cell::new(std::ptr::null_mut()),
+        pending_watch: Cell::new(None),
         lower: tls.lower.clone(),
         ssl: tls.engine.ssl().as_ptr(),
         tls: UnsafeCell::new(tls),

@@ -23,8 +23,14 @@ struct Linger {
     timer: sys::Tcl_TimerToken,
 }
 
+/// How long a TLS 1.3 client that has not yet received the server's
+/// session tickets waits for them before closing (they are sent right
+/// after the handshake and would otherwise arrive after the close).
+const TICKET_WAIT_MS: c_int = 100;
+
 /// Half-closes `lower`'s socket and drains it until the peer closes.
-pub fn hand_off(lower: &LowerChannel, peer_closed: bool) {
+/// `expect_tickets`: the server's tickets may still be on their way.
+pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool) {
     if lower.type_name() != "tcp" {
         return;
     }
@@ -41,6 +47,11 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool) {
         libc::shutdown(own, libc::SHUT_WR);
         let flags = libc::fcntl(own, libc::F_GETFL);
         libc::fcntl(own, libc::F_SETFL, flags | libc::O_NONBLOCK);
+    }
+    if expect_tickets && !peer_closed {
+        let mut pollfd = libc::pollfd { fd: own, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for our own descriptor.
+        unsafe { libc::poll(&mut pollfd, 1, TICKET_WAIT_MS) };
     }
     if peer_closed || drain(own) {
         // SAFETY: our descriptor, closed once.

@@ -408,6 +408,17 @@ impl TlsChannel {
         }
     }
 
+    /// A TLS 1.3 client whose server has not sent its session tickets yet
+    /// (they may arrive just after we close).
+    pub fn awaits_tickets(&self) -> bool {
+        let ssl = self.engine.ssl();
+        self.blocking
+            && !self.config.server
+            && self.engine.handshake_done()
+            && ssl.version2() == Some(openssl::ssl::SslVersion::TLS1_3)
+            && !crate::openssl_extra::session_resumable(ssl)
+    }
+
     /// Sends close_notify and everything queued, waiting if need be.
     pub fn finish(&mut self) {
         let was_blocking = self.blocking;
