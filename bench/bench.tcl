@@ -12,9 +12,9 @@
 #	                    else whatever `package require tls` finds)
 #	  TLS_COMPARE=dir   another tls package dir (with its pkgIndex.tcl) to
 #	                    measure too, e.g. an installed TclTLS
-#	  BENCH_MB=n        MiB per bulk transfer (default 128)
+#	  BENCH_MB=n        MiB per bulk transfer (default 256)
 #	  BENCH_RUNS=n      bulk transfers per figure, the median is shown
-#	                    (default 3)
+#	                    (default 5)
 #	  BENCH_HANDSHAKES=n, BENCH_SECONDS=s
 #	                    sequential connections per run, and a time cap
 #	                    (default 300 connections, 15 s)
@@ -605,8 +605,8 @@ proc bench::main {} {
     variable errors
     variable MiB
 
-    set megabytes [env BENCH_MB 128]
-    set repeat [env BENCH_RUNS 3]
+    set megabytes [env BENCH_MB 256]
+    set repeat [env BENCH_RUNS 5]
     set bytes [expr {$megabytes * $MiB}]
     set handshakes [env BENCH_HANDSHAKES 300]
     set seconds [env BENCH_SECONDS 15]
