@@ -446,10 +446,14 @@ proc bench::spawn {role name opts {fds 0}} {
     variable implOpts
     variable tmp
     variable childSeq
+    variable fdLimit
     set errFile [file join $tmp child-[incr childSeq].err]
     set cmd [list [::info nameofexecutable] $script -child $role \
 	{*}[dict merge $implOpts($name) $opts]]
-    if {$fds > 0} {
+    if {![::info exists fdLimit]} {
+	set fdLimit [exec sh -c {ulimit -n}]
+    }
+    if {$fdLimit ne "unlimited" && $fds > $fdLimit} {
 	# exec keeps the pid, so /proc/PID is still the tclsh.
 	set cmd [list sh -c "ulimit -n $fds && exec \"\$@\"" sh {*}$cmd]
     }
@@ -689,7 +693,7 @@ proc bench::main {} {
 		if {[catch {
 		    for {set run 0} {$run < $repeat} {incr run} {
 			set res [pair $name bulk [list direction $direction \
-			    mode $mode bytes $bytes] 300]
+			    mode $mode bytes $bytes] 120]
 			lappend runs [dict get $res mbps]
 		    }
 		} err]} {
