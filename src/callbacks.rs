@@ -269,7 +269,7 @@ fn handshake_name(kind: u8) -> &'static str {
 /// `-command session`.
 pub fn on_new_session(ssl: &mut SslRef, session: SslSession) {
     let Some(hooks) = hooks(ssl) else { return };
-    let (_, ticket, lifetime) = openssl_extra::session_ticket(&session);
+    let (ticket, _, lifetime) = openssl_extra::session_ticket(&session);
     let id = session.id().to_vec();
     if let Some(key) = &hooks.session_key {
         remember(ssl.ssl_context(), key, session);

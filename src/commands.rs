@@ -168,7 +168,8 @@ fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: u
         words.push(Obj::int(rwflag as i64));
         words.push(Obj::int(size as i64));
         let (code, result) = interp.eval_global(&Obj::list(words));
-        (code == sys::TCL_OK).then(|| result.text())
+        // TCL_RETURN (2): the script used `return`.
+        (code == sys::TCL_OK || code == 2).then(|| result.text())
     })
 }
 

@@ -100,7 +100,16 @@ pub fn context_for(config: &TlsConfig, password: PasswordSource) -> Result<SslCo
     if let Some(found) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(found);
     }
-    let context = build(config, password)?;
+    let mut asked = false;
+    let mut asking = |rwflag: bool, size: usize| {
+        asked = true;
+        password(rwflag, size)
+    };
+    let context = build(config, &mut asking)?;
+    if asked {
+        // An encrypted key: each import must prove it knows the password.
+        return Ok(context);
+    }
     if let Ok(mut cache) = cache().lock() {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();

@@ -33,6 +33,8 @@ pub struct Shell {
     timer: Cell<sys::Tcl_TimerToken>,
     /// An interest mask Tcl set while a call was running, applied after it.
     pending_watch: Cell<Option<c_int>>,
+    /// Events were refused during the running call: ask again after it.
+    refresh_after: Cell<bool>,
     /// The lower channel, for option procs that may run at any time.
     lower: LowerChannel,
     /// The connection, for `tls::status` from within a callback.
@@ -82,6 +84,11 @@ impl Shell {
         // SAFETY: live per the contract.
         let shell = unsafe { &*this };
         if shell.busy.replace(true) {
+            // A script run from one of our calls entered the event loop.
+            // Stop the lower channel's events until that call is over, or
+            // a readable socket nobody reads would spin the loop.
+            shell.lower.watch(0);
+            shell.refresh_after.set(true);
             return refused;
         }
         // SAFETY: `busy` makes this the only mutable access to the state;
@@ -90,6 +97,9 @@ impl Shell {
         let result = f(shell, tls);
         if let Some(mask) = shell.pending_watch.take() {
             tls.watch_mask = mask;
+            shell.refresh_after.set(true);
+        }
+        if shell.refresh_after.replace(false) {
             shell.refresh_interest(tls);
         }
         shell.busy.set(false);
@@ -283,6 +293,7 @@ unsafe extern "C" fn watch_proc(data: ClientData, mask: c_int) {
         if shell_ref.busy.get() {
             // A script in a callback set a fileevent: apply it afterwards.
             shell_ref.pending_watch.set(Some(mask));
+            shell_ref.lower.watch(0);
             return;
         }
         // SAFETY: our instance data, not busy.
@@ -418,12 +429,15 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
         return Err(TlsError::new(ErrorKind::Channel, "MODE", "channel must be open for both reading and writing"));
     }
     tls.blocking = is_blocking(lower);
+    // What Tcl has read ahead becomes push-back on the lower channel.
+    let read_ahead = tls.lower.buffered();
     let shell = Box::new(Shell {
         chan: Cell::new(std::ptr::null_mut()),
         busy: Cell::new(false),
         closed: Cell::new(false),
         timer: Cell::new(std::ptr::null_mut()),
         pending_watch: Cell::new(None),
+        refresh_after: Cell::new(false),
         lower: tls.lower.clone(),
         ssl: tls.engine.ssl().as_ptr(),
         tls: UnsafeCell::new(tls),
@@ -440,6 +454,13 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
     // SAFETY: now owned by the channel, live until the close proc.
     let shell = unsafe { &*raw };
     shell.chan.set(chan);
+    if read_ahead > 0 {
+        let bytes = shell.lower.take_pushback(read_ahead);
+        shell.with_tls(|tls| {
+            tls.engine.feed(&bytes);
+            Ok(())
+        })?;
+    }
     Ok(shell)
 }
 

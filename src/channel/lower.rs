@@ -45,28 +45,58 @@ impl LowerChannel {
         self.alive.set(false);
     }
 
-    /// `Tcl_ReadRaw` into `buf` (bytes pushed back by Tcl, such as plain
-    /// text read before a STARTTLS import, come first).
+    /// Reads from the lower driver directly (its input proc), not through
+    /// `Tcl_ReadRaw`: a raw read made outside Tcl's own read leaves the
+    /// EOF and BLOCKED flags of the shared channel state set, and Tcl then
+    /// answers the script's next `gets` without asking us. Bytes Tcl had
+    /// buffered before the import are taken once with [`LowerChannel::take_pushback`].
     pub fn read(&self, buf: &mut [u8]) -> LowerRead {
         if !self.is_alive() {
             return LowerRead::Failed(libc::EPIPE);
         }
         let len = buf.len().min(c_int::MAX as usize) as c_int;
-        // SAFETY: live channel (see module docs); `buf` is writable for `len`.
-        let n = unsafe { sys::Tcl_ReadRaw(self.chan, buf.as_mut_ptr() as *mut c_char, len) };
+        let mut errno: c_int = 0;
+        // SAFETY: the proc belongs to this channel's type and gets its
+        // instance data, a writable buffer of `len` bytes and an out
+        // pointer, as Tcl itself would call it.
+        let n = unsafe {
+            match sys::Tcl_ChannelInputProc(self.type_ptr()) {
+                Some(input) => input(self.instance(), buf.as_mut_ptr() as *mut c_char, len, &mut errno),
+                None => return LowerRead::Failed(libc::EINVAL),
+            }
+        };
         match n {
             0 => LowerRead::Eof,
             n if n > 0 => LowerRead::Data(n as usize),
-            _ => {
-                // SAFETY: reads the thread's errno as Tcl recorded it.
-                let errno = unsafe { sys::Tcl_GetErrno() };
-                if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK {
-                    LowerRead::WouldBlock
-                } else {
-                    LowerRead::Failed(errno)
-                }
-            }
+            _ if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK => LowerRead::WouldBlock,
+            _ => LowerRead::Failed(errno),
         }
+    }
+
+    /// The bytes Tcl had read ahead on this channel before our layer was
+    /// stacked (plain text before STARTTLS, or the start of the peer's
+    /// first TLS flight). Taken with `Tcl_ReadRaw`, which copies them from
+    /// the push-back area without calling the driver.
+    pub fn take_pushback(&self, count: usize) -> Vec<u8> {
+        let mut data = vec![0u8; count];
+        let mut filled = 0;
+        while filled < count {
+            let want = (count - filled).min(c_int::MAX as usize) as c_int;
+            // SAFETY: live channel; the buffer has `want` writable bytes.
+            let n = unsafe { sys::Tcl_ReadRaw(self.chan, data[filled..].as_mut_ptr() as *mut c_char, want) };
+            if n <= 0 {
+                break;
+            }
+            filled += n as usize;
+        }
+        data.truncate(filled);
+        data
+    }
+
+    /// Bytes Tcl holds in this channel's input buffers.
+    pub fn buffered(&self) -> usize {
+        // SAFETY: live channel.
+        unsafe { sys::Tcl_InputBuffered(self.chan) }.max(0) as usize
     }
 
     /// `Tcl_WriteRaw`: how many bytes went out, `Ok(0)` if it would block.

@@ -175,8 +175,10 @@ impl TlsChannel {
         self.check()?;
         self.started = true;
         loop {
-            let done = self.engine.handshake().map_err(|e| self.fail(e))?;
+            // Flush before reporting an error too: it may be an alert.
+            let step = self.engine.handshake();
             self.flush_or_wait()?;
+            let done = step.map_err(|e| self.fail(e))?;
             if done {
                 return Ok(true);
             }
@@ -202,9 +204,9 @@ impl TlsChannel {
         if self.lower_eof {
             self.engine.feed_eof();
         }
-        let done = self.engine.handshake().map_err(|e| self.fail(e))?;
+        let step = self.engine.handshake();
         self.flush_or_wait()?;
-        Ok(done)
+        step.map_err(|e| self.fail(e))
     }
 
     /// Blocking: sends everything. Non-blocking: sends what it can.
@@ -220,7 +222,11 @@ impl TlsChannel {
                 return Ok(0);
             }
             self.started = true;
-            let outcome = self.engine.read(buf).map_err(|e| self.fail(e))?;
+            let outcome = self.engine.read(buf);
+            if outcome.is_err() {
+                let _ = self.flush_some();
+            }
+            let outcome = outcome.map_err(|e| self.fail(e))?;
             match outcome {
                 ReadOutcome::Data(n) => {
                     // Reads can produce records to send (key updates).

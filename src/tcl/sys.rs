@@ -238,6 +238,7 @@ stubs! {
     158 => fn Tcl_GetChannelType(chan: Tcl_Channel) -> *const Tcl_ChannelType;
     161 => fn Tcl_GetErrno() -> c_int;
     166 => fn Tcl_GetObjResult(interp: *mut Tcl_Interp) -> *mut Tcl_Obj;
+    183 => fn Tcl_InputBuffered(chan: Tcl_Channel) -> c_int;
     185 => fn Tcl_IsSafe(interp: *mut Tcl_Interp) -> c_int;
     194 => fn Tcl_NotifyChannel(chan: Tcl_Channel, mask: c_int);
     217 => fn Tcl_ResetResult(interp: *mut Tcl_Interp);
@@ -257,6 +258,7 @@ stubs! {
     396 => fn Tcl_GetTopChannel(chan: Tcl_Channel) -> Tcl_Channel;
     400 => fn Tcl_ChannelBlockModeProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverBlockModeProc>;
     402 => fn Tcl_ChannelClose2Proc(type_ptr: *const Tcl_ChannelType) -> Option<DriverClose2Proc>;
+    403 => fn Tcl_ChannelInputProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverInputProc>;
     406 => fn Tcl_ChannelSetOptionProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverSetOptionProc>;
     407 => fn Tcl_ChannelGetOptionProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverGetOptionProc>;
     408 => fn Tcl_ChannelWatchProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverWatchProc>;
