@@ -11,56 +11,34 @@ use std::io::{self, Read, Write};
 use openssl::ssl::{ErrorCode, ShutdownResult, Ssl, SslRef, SslStream};
 use openssl::x509::X509VerifyResult;
 
+use crate::buffer::ByteQueue;
 use crate::error::{describe_stack, ErrorKind, Result, TlsError};
 
 /// Ciphertext in both directions. Reading an empty pipe would block,
 /// unless the lower channel reached end of file.
 #[derive(Default)]
 pub struct MemoryPipe {
-    incoming: Vec<u8>,
-    in_pos: usize,
+    incoming: ByteQueue,
     eof: bool,
-    outgoing: Vec<u8>,
-    out_pos: usize,
-}
-
-/// Buffers larger than this are released when they empty, so idle
-/// connections hold no I/O memory.
-const KEEP_CAPACITY: usize = 0;
-
-impl MemoryPipe {
-    fn pending_input(&self) -> &[u8] {
-        &self.incoming[self.in_pos..]
-    }
-
-    fn compact_input(&mut self) {
-        if self.in_pos == self.incoming.len() {
-            self.incoming.clear();
-            self.in_pos = 0;
-            if self.incoming.capacity() > KEEP_CAPACITY {
-                self.incoming = Vec::new();
-            }
-        }
-    }
+    outgoing: ByteQueue,
 }
 
 impl Read for MemoryPipe {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.pending_input();
+        let available = self.incoming.as_slice();
         if available.is_empty() {
             return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
         }
         let n = available.len().min(buf.len());
         buf[..n].copy_from_slice(&available[..n]);
-        self.in_pos += n;
-        self.compact_input();
+        self.incoming.consume(n);
         Ok(n)
     }
 }
 
 impl Write for MemoryPipe {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.outgoing.extend_from_slice(data);
+        self.outgoing.push(data);
         Ok(data.len())
     }
 
@@ -185,25 +163,18 @@ impl TlsEngine {
         self.stream.get_shutdown().contains(openssl::ssl::ShutdownState::RECEIVED)
     }
 
-    /// Room for `len` bytes of ciphertext from the lower channel; commit
+    /// Room for `len` bytes of ciphertext from the lower channel; keep
     /// what was filled with [`TlsEngine::commit_input`].
     pub fn input_space(&mut self, len: usize) -> &mut [u8] {
-        let pipe = self.stream.get_mut();
-        let start = pipe.incoming.len();
-        pipe.incoming.resize(start + len, 0);
-        &mut pipe.incoming[start..]
+        self.stream.get_mut().incoming.space(len)
     }
 
-    /// Keeps `filled` bytes of the last [`TlsEngine::input_space`].
-    pub fn commit_input(&mut self, requested: usize, filled: usize) {
-        let pipe = self.stream.get_mut();
-        let len = pipe.incoming.len() - requested + filled.min(requested);
-        pipe.incoming.truncate(len);
-        pipe.compact_input();
+    pub fn commit_input(&mut self, filled: usize) {
+        self.stream.get_mut().incoming.commit(filled);
     }
 
     pub fn feed(&mut self, data: &[u8]) {
-        self.stream.get_mut().incoming.extend_from_slice(data);
+        self.stream.get_mut().incoming.push(data);
     }
 
     pub fn feed_eof(&mut self) {
@@ -212,37 +183,27 @@ impl TlsEngine {
 
     /// Ciphertext waiting to go to the peer.
     pub fn output(&self) -> &[u8] {
-        let pipe = self.stream.get_ref();
-        &pipe.outgoing[pipe.out_pos..]
+        self.stream.get_ref().outgoing.as_slice()
     }
 
     pub fn consume_output(&mut self, n: usize) {
-        let pipe = self.stream.get_mut();
-        pipe.out_pos = (pipe.out_pos + n).min(pipe.outgoing.len());
-        if pipe.out_pos == pipe.outgoing.len() {
-            pipe.out_pos = 0;
-            pipe.outgoing = Vec::new();
-        }
+        self.stream.get_mut().outgoing.consume(n);
     }
 
     /// Whether a read would make progress without new input: decrypted
     /// bytes are waiting, or a whole TLS record is buffered.
     pub fn input_ready(&self) -> bool {
-        self.stream.ssl().pending() > 0 || whole_record(self.stream.get_ref().pending_input())
+        self.stream.ssl().pending() > 0 || whole_record(self.stream.get_ref().incoming.as_slice())
     }
 
     pub fn buffered_input(&self) -> usize {
-        self.stream.get_ref().pending_input().len()
+        self.stream.get_ref().incoming.len()
     }
 
     /// Ciphertext received but not consumed by TLS: after the peer's
     /// close_notify, this is whatever the peer sent in the clear.
     pub fn take_leftover_input(&mut self) -> Vec<u8> {
-        let pipe = self.stream.get_mut();
-        let rest = pipe.pending_input().to_vec();
-        pipe.incoming = Vec::new();
-        pipe.in_pos = 0;
-        rest
+        self.stream.get_mut().incoming.take_all()
     }
 
     /// Turns an OpenSSL error into a message that says what and why.

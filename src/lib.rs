@@ -18,6 +18,7 @@
 //! Tcl is reached only through its stubs table: the library does not link
 //! against libtcl and loads into any Tcl 8.6 interpreter.
 
+pub mod buffer;
 pub mod callbacks;
 pub mod channel;
 pub mod commands;

@@ -24,8 +24,10 @@ use crate::error::{ErrorKind, TlsError};
 use crate::tcl::sys::{TCL_READABLE, TCL_WRITABLE};
 use lower::{LowerChannel, LowerRead};
 
+/// Plaintext encrypted at a time before its records are sent.
+const WRITE_PIECE: usize = 4 * 1024 * 1024;
 /// Size of one raw read of the lower channel.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 256 * 1024;
 /// In non-blocking mode, ciphertext kept for the lower channel before
 /// `puts`/`flush` are told to wait (EAGAIN).
 const HIGH_WATER: usize = 512 * 1024;
@@ -152,7 +154,7 @@ impl TlsChannel {
         let space = self.engine.input_space(READ_CHUNK);
         let outcome = self.lower.read(space);
         let filled = if let LowerRead::Data(n) = outcome { n } else { 0 };
-        self.engine.commit_input(READ_CHUNK, filled);
+        self.engine.commit_input(filled);
         match outcome {
             LowerRead::Data(_) => Ok(()),
             LowerRead::Eof => {
@@ -228,9 +230,26 @@ impl TlsChannel {
             }
             let outcome = outcome.map_err(|e| self.fail(e))?;
             match outcome {
-                ReadOutcome::Data(n) => {
+                ReadOutcome::Data(mut n) => {
+                    // Fill the buffer from records already here: one call
+                    // per record would cost Tcl a round trip per 16 KiB.
+                    while n < buf.len() && self.engine.input_ready() {
+                        match self.engine.read(&mut buf[n..]) {
+                            Ok(ReadOutcome::Data(more)) if more > 0 => n += more,
+                            Ok(ReadOutcome::CloseNotify) => {
+                                self.peer_end = PeerEnd::CloseNotify;
+                                break;
+                            }
+                            Ok(_) => break,
+                            Err(e) => {
+                                // Reported by the next call; deliver the data first.
+                                self.fail(e);
+                                break;
+                            }
+                        }
+                    }
                     // Reads can produce records to send (key updates).
-                    self.flush_some()?;
+                    let _ = self.flush_some();
                     return Ok(n);
                 }
                 ReadOutcome::CloseNotify => {
@@ -267,8 +286,16 @@ impl TlsChannel {
         let mut done = 0;
         while done < data.len() {
             self.started = true;
-            match self.engine.write(&data[done..]).map_err(|e| self.fail(e))? {
-                Some(n) => done += n,
+            // Encrypt and send in pieces that stay in the CPU cache.
+            let piece = &data[done..data.len().min(done + WRITE_PIECE)];
+            match self.engine.write(piece).map_err(|e| self.fail(e))? {
+                Some(n) => {
+                    done += n;
+                    self.flush_or_wait()?;
+                    if !self.blocking && self.engine.output().len() >= HIGH_WATER {
+                        break;
+                    }
+                }
                 None => {
                     // The handshake needs the peer first.
                     if !self.handshake()? && !self.blocking {
