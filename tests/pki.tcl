@@ -1,0 +1,88 @@
+# pki.tcl --
+#
+#   Sourced by the test files: loads tcltest and the package from build/,
+#   makes the test PKI (certs/make-pki.sh) in a temporary directory, and
+#   offers small loopback helpers. Sets ::pki to the PKI directory.
+
+package require tcltest 2.5
+namespace import -force ::tcltest::*
+
+set ::testDir [file dirname [file normalize [info script]]]
+set ::buildDir [file join [file dirname $::testDir] build]
+if {$::buildDir ni $::auto_path} {
+    set ::auto_path [linsert $::auto_path 0 $::buildDir]
+}
+package require tls
+
+set ::tmp [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}]
+temporaryDirectory $::tmp
+if {![info exists ::pki]} {
+    set ::pki [file join $::tmp tcltls-pki-[pid]]
+    exec sh [file join $::testDir certs make-pki.sh] $::pki
+}
+
+foreach tool {openssl python3 curl} {
+    testConstraint $tool [expr {[auto_execok $tool] ne ""}]
+}
+
+# A plain listening socket on 127.0.0.1; returns {server port}.
+proc listen {command} {
+    set s [socket -server $command -myaddr 127.0.0.1 0]
+    return [list $s [lindex [fconfigure $s -sockname] 2]]
+}
+
+# Waits for a variable with a time limit; returns its value or "timeout".
+proc waitFor {varName {ms 5000}} {
+    upvar #0 $varName var
+    if {![info exists var]} {
+        set id [after $ms [list set ::$varName timeout]]
+        vwait ::$varName
+        after cancel $id
+    }
+    return $var
+}
+
+# Closes channels, ignoring the ones already closed.
+proc closeAll {args} {
+    foreach c $args {
+        catch {close $c}
+    }
+}
+
+# A connected pair of plain sockets in this interpreter: {client server}.
+proc socketPair {} {
+    unset -nocomplain ::accepted
+    lassign [listen {apply {{c a p} {set ::accepted $c}}}] l port
+    set client [socket 127.0.0.1 $port]
+    waitFor accepted
+    close $l
+    return [list $client $::accepted]
+}
+
+# Runs a Tcl script in a child tclsh (with the package on its path) in the
+# background; returns the pipe. The script's stdout is the pipe's input.
+proc childTcl {script args} {
+    set file [makeFile "set auto_path [list [linsert $::auto_path 0 $::buildDir]]\n$script" child-[pid]-[incr ::childCount].tcl]
+    return [open |[list [info nameofexecutable] $file {*}$args 2>@1] r+]
+}
+
+# Reads a child's output to its end (with a time limit).
+proc childOutput {pipe {ms 30000}} {
+    fconfigure $pipe -blocking 0
+    set ::childBuf($pipe) {}
+    fileevent $pipe readable [list apply {{p} {
+        append ::childBuf($p) [read $p]
+        if {[eof $p]} {set ::childDone($p) 1}
+    }} $pipe]
+    set id [after $ms [list set ::childDone($pipe) timeout]]
+    vwait ::childDone($pipe)
+    after cancel $id
+    catch {close $pipe}
+    return $::childBuf($pipe)
+}
+
+proc cleanupPki {} {
+    if {[info exists ::pki] && [string match *tcltls-pki-[pid] $::pki]} {
+        file delete -force $::pki
+    }
+}
