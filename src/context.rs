@@ -250,10 +250,15 @@ fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: 
     };
     match (have_cert, key) {
         (true, Some(key)) => {
-            builder.set_private_key(&key).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use private key", &e))?;
-            builder.check_private_key().map_err(|_| {
-                TlsError::new(ErrorKind::Key, "MISMATCH", "private key does not match the certificate")
+            let mismatch = || TlsError::new(ErrorKind::Key, "MISMATCH", "private key does not match the certificate");
+            builder.set_private_key(&key).map_err(|e| {
+                if crate::error::describe_stack(&e).contains("mismatch") {
+                    mismatch()
+                } else {
+                    TlsError::ssl(ErrorKind::Key, "cannot use private key", &e)
+                }
             })?;
+            builder.check_private_key().map_err(|_| mismatch())?;
         }
         (true, None) => {
             return Err(TlsError::new(ErrorKind::Key, "MISSING", "a certificate needs a private key (-keyfile or -key)"))
