@@ -18,9 +18,9 @@ use crate::error::{ErrorKind, Result, TlsError};
 use crate::openssl_extra;
 use crate::status::{self, Value};
 use crate::tcl::sys::{self, Tcl_Channel, Tcl_Obj};
-use crate::tcl::{boundary, cstring, obj_text, Interp, Obj};
+use crate::tcl::{boundary, cstring, Interp, Obj};
 
-type Command = fn(Interp, &[*mut Tcl_Obj]) -> Result<Obj>;
+type Command = fn(Interp, &[Obj]) -> Result<Obj>;
 
 /// The commands and their implementations, registered by `Tls_Init`.
 pub const COMMANDS: &[(&str, Command)] = &[
@@ -38,21 +38,28 @@ pub const COMMANDS: &[(&str, Command)] = &[
 ];
 
 /// The one trampoline for every command: catches panics, converts results.
+///
+/// # Safety
+/// Called by Tcl as an object command registered by `Tls_Init`: `data` is
+/// an index into [`COMMANDS`], `interp` is live and `objv` holds `objc`
+/// live objects.
 pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_Interp, objc: c_int, objv: *const *mut Tcl_Obj) -> c_int {
     let interp = Interp(interp);
     boundary(sys::TCL_ERROR, || {
-        // SAFETY: `data` is an index into COMMANDS given at registration;
-        // Tcl passes `objc` live objects in `objv`.
-        let (command, args) = unsafe {
-            (COMMANDS[data as usize].1, std::slice::from_raw_parts(objv, objc.max(0) as usize))
-        };
-        match command(interp, args) {
+        // SAFETY: per the function's contract.
+        let raw = unsafe { std::slice::from_raw_parts(objv, objc.max(0) as usize) };
+        let command = COMMANDS.get(data as usize).map(|c| c.1);
+        // SAFETY: each pointer is a live object (contract); we take our own
+        // references for the duration of the command.
+        let args: Vec<Obj> = raw.iter().filter_map(|&o| unsafe { Obj::from_raw(o) }).collect();
+        let Some(command) = command else { return sys::TCL_ERROR };
+        match command(interp, &args) {
             Ok(result) => {
                 interp.set_result(result);
                 sys::TCL_OK
             }
             Err(error) if error.kind == ErrorKind::Option && error.detail == "WRONGARGS" => {
-                interp.wrong_args(args, 1, &error.message())
+                interp.wrong_args(raw, 1, &error.message())
             }
             Err(error) => interp.fail(&error),
         }
@@ -83,31 +90,31 @@ fn tls_layer<'a>(interp: Interp, name: &str) -> Result<&'a Shell> {
 }
 
 /// `-option value` pairs; binary options keep their byte-array form.
-fn option_pairs(objv: &[*mut Tcl_Obj]) -> Result<Vec<(String, RawValue)>> {
-    if objv.len() % 2 != 0 {
-        let last = obj_text(objv[objv.len() - 1]);
+fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, RawValue)>> {
+    if !objv.len().is_multiple_of(2) {
+        let last = objv[objv.len() - 1].text();
         return Err(TlsError::new(ErrorKind::Option, last.as_str(), format!("value for \"{last}\" missing")));
     }
     Ok(objv
         .chunks(2)
         .map(|pair| {
-            let name = obj_text(pair[0]);
-            // SAFETY: Tcl passed live objects.
-            let bytes = takes_bytes(&name).then(|| unsafe { Obj::from_raw(pair[1]) }.map(|o| o.byte_vec())).flatten();
-            (name, RawValue { text: obj_text(pair[1]), bytes })
+            let name = pair[0].text();
+            let bytes = takes_bytes(&name).then(|| pair[1].byte_vec());
+            (name, RawValue { text: pair[1].text(), bytes })
         })
         .collect())
 }
 
 const FILE_OPTIONS: &[&str] = &["-cafile", "-cadir", "-certfile", "-keyfile", "-dhparams", "-castore"];
 
-fn import(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() < 2 {
         return Err(wrong_args("channel ?-option value ...?"));
     }
-    let name = obj_text(objv[1]);
+    let name = objv[1].text();
     let chan = channel(interp, &name)?;
-    if driver::is_tls(chan) {
+    // SAFETY: `chan` is live (just looked up).
+    if unsafe { driver::is_tls(chan) } {
         return Err(TlsError::new(ErrorKind::Channel, name.as_str(), format!("channel \"{name}\" is already a TLS channel")));
     }
     let pairs = option_pairs(&objv[2..])?;
@@ -135,7 +142,8 @@ fn import(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
     };
     let (mut ssl, expected) = new_ssl(&context, &config)?;
     let session_key = (!config.server).then(|| {
-        let peer = driver::channel_option(chan, c"-peername").unwrap_or_default();
+        // SAFETY: `chan` is live (just looked up).
+        let peer = unsafe { driver::channel_option(chan, c"-peername") }.unwrap_or_default();
         format!("{}|{peer}", config.servername.clone().unwrap_or_default())
     });
     if let Some(key) = &session_key {
@@ -214,13 +222,14 @@ fn new_ssl(context: &SslContext, config: &TlsConfig) -> Result<(Ssl, Option<Stri
     Ok((ssl, expected))
 }
 
-fn unimport(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn unimport(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 2 {
         return Err(wrong_args("channel"));
     }
-    let name = obj_text(objv[1]);
+    let name = objv[1].text();
     let chan = channel(interp, &name)?;
-    if !driver::is_tls(chan) {
+    // SAFETY: `chan` is live (just looked up).
+    if !unsafe { driver::is_tls(chan) } {
         let message = if tls_layer(interp, &name).is_ok() {
             format!("TLS is not the top layer of channel \"{name}\"")
         } else {
@@ -233,11 +242,11 @@ fn unimport(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
     Ok(Obj::string(""))
 }
 
-fn handshake(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn handshake(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 2 {
         return Err(wrong_args("channel"));
     }
-    let layer = tls_layer(interp, &obj_text(objv[1]))?;
+    let layer = tls_layer(interp, &objv[1].text())?;
     layer.with_tls(|tls| match tls.handshake() {
         Ok(done) => Ok(Obj::boolean(done)),
         Err(Stall::WouldBlock) => Ok(Obj::boolean(false)),
@@ -245,12 +254,12 @@ fn handshake(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
     })
 }
 
-fn status_cmd(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn status_cmd(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     let (local, name) = match objv.len() {
-        2 => (false, obj_text(objv[1])),
-        3 if obj_text(objv[1]) == "-local" => (true, obj_text(objv[2])),
+        2 => (false, objv[1].text()),
+        3 if objv[1].text() == "-local" => (true, objv[2].text()),
         3 => {
-            let option = obj_text(objv[1]);
+            let option = objv[1].text();
             return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("bad option \"{option}\": must be -local")));
         }
         _ => return Err(wrong_args("?-local? channel")),
@@ -282,11 +291,11 @@ pub fn status_obj(items: status::Status) -> Obj {
     }))
 }
 
-fn connection(interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn connection(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 2 {
         return Err(wrong_args("channel"));
     }
-    let layer = tls_layer(interp, &obj_text(objv[1]))?;
+    let layer = tls_layer(interp, &objv[1].text())?;
     Ok(status_obj(status::connection_info(layer.ssl())))
 }
 
@@ -309,11 +318,11 @@ fn version_rank(name: &str) -> u8 {
     }
 }
 
-fn ciphers(_interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn ciphers(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() > 4 {
         return Err(wrong_args("?protocol? ?verbose? ?supported?"));
     }
-    let arg = |i: usize| objv.get(i).map(|o| obj_text(*o));
+    let arg = |i: usize| objv.get(i).map(Obj::text);
     let protocol = arg(1).filter(|p| !p.is_empty());
     let verbose = arg(2).map(|v| crate::config::parse_bool("verbose", &v)).transpose()?.unwrap_or(false);
     let supported = arg(3).map(|v| crate::config::parse_bool("supported", &v)).transpose()?.unwrap_or(false);
@@ -352,14 +361,14 @@ fn protocol_names() -> Vec<&'static str> {
     PROTOCOLS.iter().map(|(n, _)| *n).collect()
 }
 
-fn protocols(_interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn protocols(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 1 {
         return Err(wrong_args(""));
     }
     Ok(Obj::list(protocol_names().into_iter().map(Obj::string)))
 }
 
-fn version(_interp: Interp, objv: &[*mut Tcl_Obj]) -> Result<Obj> {
+fn version(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 1 {
         return Err(wrong_args(""));
     }

@@ -59,8 +59,7 @@ pub fn connection_status(ssl: &SslRef, verify_mode: SslVerifyMode, peer_end: &st
 
 /// `tls::connection`: SSL status, cipher info and session info.
 pub fn connection_info(ssl: &SslRef) -> Status {
-    let mut info: Status = Vec::new();
-    info.push(("state", text(openssl_extra::state_long(ssl))));
+    let mut info: Status = vec![("state", text(openssl_extra::state_long(ssl)))];
     info.push(("servername", text(ssl.servername(openssl::ssl::NameType::HOST_NAME).unwrap_or(""))));
     info.push(("protocol", text(protocol_name(ssl.version2()))));
     info.push(("renegotiation_allowed", Value::Int(openssl_extra::secure_renegotiation(ssl) as i64)));
@@ -89,8 +88,8 @@ pub fn connection_info(ssl: &SslRef) -> Status {
         let mut master = vec![0u8; 64];
         let n = session.master_key(&mut master);
         master.truncate(n);
-        info.push(("start_time", Value::Int(session.time() as i64)));
-        info.push(("timeout", Value::Int(session.timeout() as i64)));
+        info.push(("start_time", Value::Int(session.time())));
+        info.push(("timeout", Value::Int(session.timeout())));
         info.push(("lifetime", Value::Int(lifetime as i64)));
         info.push(("session_id", Value::Bytes(session.id().to_vec())));
         info.push(("session_ticket", Value::Bytes(ticket)));

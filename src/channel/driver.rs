@@ -371,10 +371,13 @@ unsafe extern "C" fn timer_proc(data: ClientData) {
 }
 
 /// The value of `fconfigure $chan $name`, if the channel has the option.
-pub fn channel_option(chan: Tcl_Channel, name: &std::ffi::CStr) -> Option<String> {
+///
+/// # Safety
+/// `chan` is a live channel.
+pub unsafe fn channel_option(chan: Tcl_Channel, name: &std::ffi::CStr) -> Option<String> {
     let mut ds = std::mem::MaybeUninit::<sys::Tcl_DString>::uninit();
     // SAFETY: the DString is initialised before use and freed after; the
-    // channel is live (the caller got it from Tcl_GetChannel).
+    // channel is live (contract).
     unsafe {
         sys::Tcl_DStringInit(ds.as_mut_ptr());
         let ok = sys::Tcl_GetChannelOption(std::ptr::null_mut(), chan, name.as_ptr(), ds.as_mut_ptr());
@@ -390,13 +393,20 @@ pub fn channel_option(chan: Tcl_Channel, name: &std::ffi::CStr) -> Option<String
 }
 
 /// Whether `chan` is in blocking mode (`fconfigure -blocking`).
-fn is_blocking(chan: Tcl_Channel) -> bool {
-    channel_option(chan, c"-blocking").map_or(true, |v| v != "0")
+///
+/// # Safety
+/// `chan` is a live channel.
+unsafe fn is_blocking(chan: Tcl_Channel) -> bool {
+    // SAFETY: per the contract.
+    unsafe { channel_option(chan, c"-blocking") }.is_none_or(|v| v != "0")
 }
 
 /// Whether `chan`'s top layer is ours.
-pub fn is_tls(chan: Tcl_Channel) -> bool {
-    // SAFETY: live channel from Tcl_GetChannel.
+///
+/// # Safety
+/// `chan` is a live channel.
+pub unsafe fn is_tls(chan: Tcl_Channel) -> bool {
+    // SAFETY: per the contract.
     unsafe { std::ptr::eq(sys::Tcl_GetChannelType(chan), &CHANNEL_TYPE) }
 }
 
@@ -408,7 +418,8 @@ pub fn is_tls(chan: Tcl_Channel) -> bool {
 pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a Shell> {
     let mut current = chan;
     while !current.is_null() {
-        if is_tls(current) {
+        // SAFETY: a live channel of the stack.
+        if unsafe { is_tls(current) } {
             // SAFETY: a channel of our type carries a live shell.
             return Some(unsafe { shell(sys::Tcl_GetChannelInstanceData(current)) });
         }
@@ -428,7 +439,8 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
     if mode & (sys::TCL_READABLE | sys::TCL_WRITABLE) != (sys::TCL_READABLE | sys::TCL_WRITABLE) {
         return Err(TlsError::new(ErrorKind::Channel, "MODE", "channel must be open for both reading and writing"));
     }
-    tls.blocking = is_blocking(lower);
+    // SAFETY: live channel (contract).
+    tls.blocking = unsafe { is_blocking(lower) };
     // What Tcl has read ahead becomes push-back on the lower channel.
     let read_ahead = tls.lower.buffered();
     let shell = Box::new(Shell {

@@ -88,7 +88,16 @@ impl Obj {
 
     /// The string value, converted from Tcl's modified UTF-8.
     pub fn text(&self) -> String {
-        obj_text(self.as_ptr())
+        let mut len: c_int = 0;
+        // SAFETY: we hold a reference, so the object is live; Tcl returns
+        // `len` valid bytes.
+        unsafe {
+            let data = sys::Tcl_GetStringFromObj(self.as_ptr(), &mut len);
+            if data.is_null() || len <= 0 {
+                return String::new();
+            }
+            from_tcl_utf8(std::slice::from_raw_parts(data as *const u8, len as usize))
+        }
     }
 
     /// The value as a byte array (`Tcl_GetByteArrayFromObj`).
@@ -132,19 +141,6 @@ impl Drop for Obj {
     fn drop(&mut self) {
         // SAFETY: we own one reference to a live object.
         unsafe { sys::Tcl_DbDecrRefCount(self.as_ptr(), c"tcltls".as_ptr(), 0) };
-    }
-}
-
-/// The string value of a borrowed object.
-pub fn obj_text(ptr: *mut Tcl_Obj) -> String {
-    let mut len: c_int = 0;
-    // SAFETY: callers pass objects Tcl handed us for the duration of a call.
-    unsafe {
-        let data = sys::Tcl_GetStringFromObj(ptr, &mut len);
-        if data.is_null() || len <= 0 {
-            return String::new();
-        }
-        from_tcl_utf8(std::slice::from_raw_parts(data as *const u8, len as usize))
     }
 }
 
