@@ -9,7 +9,7 @@ exec_prefix ?= $(prefix)
 libdir    ?= $(exec_prefix)/lib
 # TEA extensions install into $(libdir)/tcltk when Tcl's package path has it
 # (Debian), else into $(libdir) (upstream Tcl).
-pkglibdir ?= $(shell if [ -d /usr/share/tcltk ] && [ "$(prefix)" = /usr ]; then echo $(libdir)/tcltk; else echo $(libdir); fi)/tls$(VERSION)
+pkglibdir ?= $(shell if [ -d /usr/share/tcltk ]; then echo $(libdir)/tcltk; else echo $(libdir); fi)/tls$(VERSION)
 DESTDIR   ?=
 
 LIBFILE   := libtcltls.so
