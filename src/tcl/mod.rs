@@ -238,3 +238,26 @@ impl Interp {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundary_turns_a_panic_into_the_fallback() {
+        let value = boundary(-1, || -> i32 { panic!("boom") });
+        assert_eq!(value, -1);
+        assert_eq!(boundary(-1, || 7), 7);
+    }
+
+    #[test]
+    fn tcl_utf8_nul_is_decoded() {
+        assert_eq!(from_tcl_utf8(b"a\xC0\x80b"), "a\0b");
+        assert_eq!(from_tcl_utf8(b"plain"), "plain");
+    }
+
+    #[test]
+    fn cstring_cuts_at_interior_nul() {
+        assert_eq!(cstring("ab\0cd").as_bytes(), b"ab");
+    }
+}
