@@ -2,7 +2,6 @@
 //! a [`TlsConfig`], calls into the channel and engine layers, and results.
 
 use std::ffi::c_int;
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
@@ -12,7 +11,7 @@ use crate::channel::driver::{self, Shell};
 use crate::channel::lower::LowerChannel;
 use crate::channel::{Stall, TlsChannel};
 use crate::config::{takes_bytes, RawValue, TlsConfig};
-use crate::context::{alpn_wire, context_for};
+use crate::context::{context_for, new_connection};
 use crate::engine::TlsEngine;
 use crate::error::{ErrorKind, Result, TlsError};
 use crate::openssl_extra;
@@ -140,7 +139,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
             context_for(&config.clone(), &mut password)?
         }
     };
-    let (mut ssl, expected) = new_ssl(&context, &config)?;
+    let (mut ssl, expected) = new_connection(&context, &config)?;
     let session_key = (!config.server).then(|| {
         // SAFETY: `chan` is live (just looked up).
         let peer = unsafe { driver::channel_option(chan, c"-peername") }.unwrap_or_default();
@@ -188,38 +187,6 @@ fn verify_mode(config: &TlsConfig) -> SslVerifyMode {
         (true, true) if config.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
         (true, _) => SslVerifyMode::PEER,
     }
-}
-
-/// A connection for `config` on `context`, with SNI, host name checking
-/// and ALPN set; also the name the certificate must match.
-fn new_ssl(context: &SslContext, config: &TlsConfig) -> Result<(Ssl, Option<String>)> {
-    let ssl_error = |what: &'static str| move |e| TlsError::ssl(ErrorKind::Ssl, what, &e);
-    let mut ssl = Ssl::new(context).map_err(ssl_error("cannot create TLS connection"))?;
-    let mut expected = None;
-    if config.server {
-        ssl.set_accept_state();
-    } else {
-        ssl.set_connect_state();
-        if let Some(name) = &config.servername {
-            let ip = name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
-            if ip.is_none() {
-                ssl.set_hostname(name).map_err(|e| TlsError::ssl(ErrorKind::Value, "bad value for -servername", &e))?;
-            }
-            if config.request() {
-                let param = ssl.param_mut();
-                match ip {
-                    Some(ip) => param.set_ip(ip),
-                    None => param.set_host(name),
-                }
-                .map_err(|e| TlsError::ssl(ErrorKind::Value, "bad value for -servername", &e))?;
-                expected = Some(name.clone());
-            }
-        }
-        if !config.alpn.is_empty() {
-            ssl.set_alpn_protos(&alpn_wire(&config.alpn)?).map_err(ssl_error("cannot set ALPN protocols"))?;
-        }
-    }
-    Ok((ssl, expected))
 }
 
 fn unimport(interp: Interp, objv: &[Obj]) -> Result<Obj> {

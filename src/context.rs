@@ -13,9 +13,11 @@ use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use openssl::dh::Dh;
+use std::net::IpAddr;
+
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{
-    AlpnError, SniError, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
+    AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
     SslSessionCacheMode, SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509;
@@ -345,6 +347,38 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// A connection for `config` on `context`, with SNI, host name checking
+/// and ALPN set; also the name the certificate must match.
+pub fn new_connection(context: &SslContext, config: &TlsConfig) -> Result<(Ssl, Option<String>)> {
+    let ssl_error = |what: &'static str| move |e| TlsError::ssl(ErrorKind::Ssl, what, &e);
+    let mut ssl = Ssl::new(context).map_err(ssl_error("cannot create TLS connection"))?;
+    let mut expected = None;
+    if config.server {
+        ssl.set_accept_state();
+    } else {
+        ssl.set_connect_state();
+        if let Some(name) = &config.servername {
+            let ip = name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+            if ip.is_none() {
+                ssl.set_hostname(name).map_err(|e| TlsError::ssl(ErrorKind::Value, "bad value for -servername", &e))?;
+            }
+            if config.request() {
+                let param = ssl.param_mut();
+                match ip {
+                    Some(ip) => param.set_ip(ip),
+                    None => param.set_host(name),
+                }
+                .map_err(|e| TlsError::ssl(ErrorKind::Value, "bad value for -servername", &e))?;
+                expected = Some(name.clone());
+            }
+        }
+        if !config.alpn.is_empty() {
+            ssl.set_alpn_protos(&alpn_wire(&config.alpn)?).map_err(ssl_error("cannot set ALPN protocols"))?;
+        }
+    }
+    Ok((ssl, expected))
 }
 
 /// `SSLKEYLOGFILE`: where key material is logged (NSS key log format).

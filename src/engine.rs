@@ -102,7 +102,13 @@ impl TlsEngine {
         if !self.handshake()? {
             return Ok(ReadOutcome::WantInput);
         }
-        match self.stream.ssl_read(buf) {
+        let result = self.stream.ssl_read(buf);
+        self.outcome(result)
+    }
+
+    /// What an `SSL_read` or `SSL_peek` result means for the channel.
+    fn outcome(&mut self, result: std::result::Result<usize, openssl::ssl::Error>) -> Result<ReadOutcome> {
+        match result {
             Ok(n) => Ok(ReadOutcome::Data(n)),
             Err(e) => match e.code() {
                 ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(ReadOutcome::WantInput),
@@ -121,15 +127,8 @@ impl TlsEngine {
             return Ok(ReadOutcome::WantInput);
         }
         let mut probe = [0u8; 1];
-        match self.stream.ssl_peek(&mut probe) {
-            Ok(n) => Ok(ReadOutcome::Data(n)),
-            Err(e) => match e.code() {
-                ErrorCode::WANT_READ | ErrorCode::WANT_WRITE => Ok(ReadOutcome::WantInput),
-                ErrorCode::ZERO_RETURN => Ok(ReadOutcome::CloseNotify),
-                _ if self.stream.get_ref().eof && is_unexpected_eof(&e) => Ok(ReadOutcome::Truncated),
-                _ => Err(self.describe(e)),
-            },
-        }
+        let result = self.stream.ssl_peek(&mut probe);
+        self.outcome(result)
     }
 
     /// Encrypts all of `data`; `Ok(None)` if the handshake needs input first.

@@ -8,13 +8,12 @@ use openssl::ec::{EcGroup, EcKey};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::Ssl;
 use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
 use openssl::x509::{X509Name, X509};
 
 use super::*;
 use crate::config::{RawValue, TlsConfig};
-use crate::context::context_for;
+use crate::context::{context_for, new_connection};
 
 fn key() -> PKey<Private> {
     let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
@@ -88,18 +87,7 @@ fn config(pairs: &[(&str, &str)]) -> TlsConfig {
 
 fn engine(config: &TlsConfig) -> TlsEngine {
     let context = context_for(config, &mut |_, _| None).unwrap();
-    let mut ssl = Ssl::new(&context).unwrap();
-    let mut expected = None;
-    if config.server {
-        ssl.set_accept_state();
-    } else {
-        ssl.set_connect_state();
-        if let Some(name) = &config.servername {
-            ssl.set_hostname(name).unwrap();
-            ssl.param_mut().set_host(name).unwrap();
-            expected = Some(name.clone());
-        }
-    }
+    let (ssl, expected) = new_connection(&context, config).unwrap();
     TlsEngine::new(ssl, expected).unwrap()
 }
 
