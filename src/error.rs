@@ -78,12 +78,6 @@ impl TlsError {
         code
     }
 
-    /// Prefixes the message with context, keeping kind and detail.
-    pub fn context(mut self, prefix: &str) -> TlsError {
-        self.message = format!("{prefix}: {}", self.message);
-        self
-    }
-
     /// An OpenSSL error stack under `kind`, the message made of its reasons.
     pub fn ssl(kind: ErrorKind, what: &str, stack: &ErrorStack) -> TlsError {
         let reason = describe_stack(stack);
@@ -132,12 +126,5 @@ mod tests {
         let e = TlsError::new(ErrorKind::Option, "-foo", "bad option \"-foo\"");
         assert_eq!(e.error_code(), vec!["TLS", "OPTION", "-foo"]);
         assert_eq!(e.message(), "bad option \"-foo\"");
-    }
-
-    #[test]
-    fn context_keeps_kind() {
-        let e = TlsError::new(ErrorKind::File, "x.pem", "no such file").context("certfile");
-        assert_eq!(e.message(), "certfile: no such file");
-        assert_eq!(e.kind, ErrorKind::File);
     }
 }

@@ -165,18 +165,6 @@ impl LowerChannel {
         }
     }
 
-    /// Half-closes the sending side (`close $chan write`), if the driver
-    /// can; returns whether it did.
-    pub fn close_write(&self) -> bool {
-        // SAFETY: as for `set_blocking`; a NULL interp is allowed.
-        unsafe {
-            match sys::Tcl_ChannelClose2Proc(self.type_ptr()) {
-                Some(proc_) => proc_(self.instance(), std::ptr::null_mut(), sys::TCL_CLOSE_WRITE) == 0,
-                None => false,
-            }
-        }
-    }
-
     /// The OS handle for `direction`, if the channel has one.
     pub fn handle(&self, direction: c_int) -> Option<ClientData> {
         if !self.is_alive() {

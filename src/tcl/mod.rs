@@ -228,15 +228,6 @@ impl Interp {
             if code == sys::TCL_ERROR { Err(result.text()) } else { Ok(result) }
         }
     }
-
-    /// A global variable's value, if set.
-    pub fn global_var(self, name: &str) -> Option<Obj> {
-        let name = cstring(name);
-        // SAFETY: live interpreter, C string for the call.
-        unsafe {
-            Obj::from_raw(sys::Tcl_GetVar2Ex(self.0, name.as_ptr(), std::ptr::null(), sys::TCL_GLOBAL_ONLY))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 
 #![allow(non_camel_case_types, non_snake_case, dead_code)]
 
-use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// The size type of the Tcl 8.6 API (`int`); Tcl 9 uses `ptrdiff_t`.
@@ -26,14 +26,9 @@ pub const TCL_OK: c_int = 0;
 pub const TCL_ERROR: c_int = 1;
 pub const TCL_READABLE: c_int = 1 << 1;
 pub const TCL_WRITABLE: c_int = 1 << 2;
-pub const TCL_EXCEPTION: c_int = 1 << 3;
 pub const TCL_MODE_BLOCKING: c_int = 0;
 pub const TCL_MODE_NONBLOCKING: c_int = 1;
-pub const TCL_CLOSE_READ: c_int = 1 << 1;
-pub const TCL_CLOSE_WRITE: c_int = 1 << 2;
 pub const TCL_EVAL_GLOBAL: c_int = 0x020000;
-pub const TCL_EVAL_DIRECT: c_int = 0x040000;
-pub const TCL_GLOBAL_ONLY: c_int = 1;
 pub const TCL_STUB_MAGIC: c_int = 0xFCA3BACFu32 as c_int;
 pub const TCL_CHANNEL_VERSION_5: usize = 5;
 
@@ -206,14 +201,10 @@ macro_rules! stubs {
 stubs! {
     1 => fn Tcl_PkgRequireEx(interp: *mut Tcl_Interp, name: *const c_char, version: *const c_char, exact: c_int, client_data: *mut c_void) -> *const c_char;
     0 => fn Tcl_PkgProvideEx(interp: *mut Tcl_Interp, name: *const c_char, version: *const c_char, client_data: *const c_void) -> c_int;
-    3 => fn Tcl_Alloc(size: c_uint) -> *mut c_char;
-    4 => fn Tcl_Free(ptr: *mut c_char);
     9 => fn Tcl_CreateFileHandler(fd: c_int, mask: c_int, proc_: Tcl_FileProc, data: ClientData);
     10 => fn Tcl_DeleteFileHandler(fd: c_int);
     19 => fn Tcl_DbDecrRefCount(obj: *mut Tcl_Obj, file: *const c_char, line: c_int);
-    32 => fn Tcl_GetBooleanFromObj(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj, out: *mut c_int) -> c_int;
     33 => fn Tcl_GetByteArrayFromObj(obj: *mut Tcl_Obj, len: *mut c_int) -> *mut u8;
-    38 => fn Tcl_GetIntFromObj(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj, out: *mut c_int) -> c_int;
     41 => fn Tcl_GetStringFromObj(obj: *mut Tcl_Obj, len: *mut c_int) -> *mut c_char;
     44 => fn Tcl_ListObjAppendElement(interp: *mut Tcl_Interp, list: *mut Tcl_Obj, elem: *mut Tcl_Obj) -> c_int;
     45 => fn Tcl_ListObjGetElements(interp: *mut Tcl_Interp, list: *mut Tcl_Obj, objc: *mut c_int, objv: *mut *mut *mut Tcl_Obj) -> c_int;
@@ -224,8 +215,6 @@ stubs! {
     96 => fn Tcl_CreateObjCommand(interp: *mut Tcl_Interp, name: *const c_char, proc_: Tcl_ObjCmdProc, data: ClientData, delete: Option<Tcl_CmdDeleteProc>) -> *mut c_void;
     98 => fn Tcl_CreateTimerHandler(ms: c_int, proc_: Tcl_TimerProc, data: ClientData) -> Tcl_TimerToken;
     112 => fn Tcl_DeleteTimerHandler(token: Tcl_TimerToken);
-    117 => fn Tcl_DStringAppend(ds: *mut Tcl_DString, bytes: *const c_char, len: c_int) -> *mut c_char;
-    118 => fn Tcl_DStringAppendElement(ds: *mut Tcl_DString, elem: *const c_char) -> *mut c_char;
     120 => fn Tcl_DStringFree(ds: *mut Tcl_DString);
     122 => fn Tcl_DStringInit(ds: *mut Tcl_DString);
     146 => fn Tcl_Flush(chan: Tcl_Channel) -> c_int;
@@ -233,7 +222,6 @@ stubs! {
     153 => fn Tcl_GetChannelHandle(chan: Tcl_Channel, direction: c_int, handle: *mut ClientData) -> c_int;
     154 => fn Tcl_GetChannelInstanceData(chan: Tcl_Channel) -> ClientData;
     155 => fn Tcl_GetChannelMode(chan: Tcl_Channel) -> c_int;
-    156 => fn Tcl_GetChannelName(chan: Tcl_Channel) -> *const c_char;
     157 => fn Tcl_GetChannelOption(interp: *mut Tcl_Interp, chan: Tcl_Channel, name: *const c_char, ds: *mut Tcl_DString) -> c_int;
     158 => fn Tcl_GetChannelType(chan: Tcl_Channel) -> *const Tcl_ChannelType;
     161 => fn Tcl_GetErrno() -> c_int;
@@ -241,9 +229,6 @@ stubs! {
     183 => fn Tcl_InputBuffered(chan: Tcl_Channel) -> c_int;
     185 => fn Tcl_IsSafe(interp: *mut Tcl_Interp) -> c_int;
     194 => fn Tcl_NotifyChannel(chan: Tcl_Channel, mask: c_int);
-    217 => fn Tcl_ResetResult(interp: *mut Tcl_Interp);
-    225 => fn Tcl_SetChannelOption(interp: *mut Tcl_Interp, chan: Tcl_Channel, name: *const c_char, value: *const c_char) -> c_int;
-    227 => fn Tcl_SetErrno(err: c_int);
     234 => fn Tcl_SetObjErrorCode(interp: *mut Tcl_Interp, code: *mut Tcl_Obj);
     235 => fn Tcl_SetObjResult(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj);
     250 => fn Tcl_Ungets(chan: Tcl_Channel, bytes: *const c_char, len: c_int, at_end: c_int) -> c_int;
@@ -252,19 +237,16 @@ stubs! {
     282 => fn Tcl_UnstackChannel(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> c_int;
     283 => fn Tcl_GetStackedChannel(chan: Tcl_Channel) -> Tcl_Channel;
     293 => fn Tcl_EvalObjEx(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj, flags: c_int) -> c_int;
-    306 => fn Tcl_GetVar2Ex(interp: *mut Tcl_Interp, name1: *const c_char, name2: *const c_char, flags: c_int) -> *mut Tcl_Obj;
     394 => fn Tcl_ReadRaw(chan: Tcl_Channel, buf: *mut c_char, len: c_int) -> c_int;
     395 => fn Tcl_WriteRaw(chan: Tcl_Channel, buf: *const c_char, len: c_int) -> c_int;
     396 => fn Tcl_GetTopChannel(chan: Tcl_Channel) -> Tcl_Channel;
     400 => fn Tcl_ChannelBlockModeProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverBlockModeProc>;
-    402 => fn Tcl_ChannelClose2Proc(type_ptr: *const Tcl_ChannelType) -> Option<DriverClose2Proc>;
     403 => fn Tcl_ChannelInputProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverInputProc>;
     406 => fn Tcl_ChannelSetOptionProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverSetOptionProc>;
     407 => fn Tcl_ChannelGetOptionProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverGetOptionProc>;
     408 => fn Tcl_ChannelWatchProc(type_ptr: *const Tcl_ChannelType) -> Option<DriverWatchProc>;
     535 => fn Tcl_SaveInterpState(interp: *mut Tcl_Interp, status: c_int) -> *mut c_void;
     536 => fn Tcl_RestoreInterpState(interp: *mut Tcl_Interp, state: *mut c_void) -> c_int;
-    538 => fn Tcl_SetReturnOptions(interp: *mut Tcl_Interp, options: *mut Tcl_Obj) -> c_int;
     488 => fn Tcl_NewWideIntObj(value: i64) -> *mut Tcl_Obj;
     564 => fn Tcl_SetChannelError(chan: Tcl_Channel, msg: *mut Tcl_Obj);
     609 => fn Tcl_BackgroundException(interp: *mut Tcl_Interp, code: c_int);
