@@ -174,14 +174,8 @@ impl TlsChannel {
     /// Runs the handshake as far as it goes without waiting (non-blocking)
     /// or to the end (blocking). `Ok(true)` once it is complete.
     pub fn handshake(&mut self) -> Result<bool, Stall> {
-        self.check()?;
-        self.started = true;
         loop {
-            // Flush before reporting an error too: it may be an alert.
-            let step = self.engine.handshake();
-            self.flush_or_wait()?;
-            let done = step.map_err(|e| self.fail(e))?;
-            if done {
+            if self.handshake_step()? {
                 return Ok(true);
             }
             let before_eof = self.lower_eof;
@@ -206,6 +200,7 @@ impl TlsChannel {
         if self.lower_eof {
             self.engine.feed_eof();
         }
+        // Flush before reporting an error too: it may carry an alert.
         let step = self.engine.handshake();
         self.flush_or_wait()?;
         step.map_err(|e| self.fail(e))
