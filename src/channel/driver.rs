@@ -221,8 +221,8 @@ unsafe extern "C" fn close_proc(data: ClientData, _interp: *mut Tcl_Interp) -> c
         let shell = unsafe { Box::from_raw(data as *mut Shell) };
         let mut tls = shell.tls.into_inner();
         if !tls.unstacking {
-            tls.finish();
-            linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets());
+            let rest = tls.finish_for_close(linger::can_take(&tls.lower));
+            linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets(), rest);
         }
         0
     })

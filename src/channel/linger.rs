@@ -7,7 +7,9 @@
 //! socket is half-closed (our FIN follows our data), what already arrived
 //! is read and dropped, and a duplicate of the descriptor stays open in
 //! the event loop, draining until the peer closes too (or a time limit),
-//! while Tcl closes its own descriptor as usual.
+//! while Tcl closes its own descriptor as usual. A non-blocking channel's
+//! close never waits: ciphertext the socket did not take yet is sent from
+//! the event loop too, before the half-close.
 
 use std::ffi::c_int;
 
@@ -21,6 +23,13 @@ const LINGER_MS: c_int = 10_000;
 struct Linger {
     fd: c_int,
     timer: sys::Tcl_TimerToken,
+    /// Ciphertext still to send before the half-close.
+    pending: Vec<u8>,
+}
+
+/// Whether [`hand_off`] can take over this channel's socket.
+pub fn can_take(lower: &LowerChannel) -> bool {
+    lower.type_name() == "tcp" && lower.handle(sys::TCL_READABLE).is_some()
 }
 
 /// How long a TLS 1.3 client that has not yet received the server's
@@ -28,10 +37,11 @@ struct Linger {
 /// after the handshake and would otherwise arrive after the close).
 const TICKET_WAIT_MS: c_int = 100;
 
-/// Half-closes `lower`'s socket and drains it until the peer closes.
-/// `expect_tickets`: the server's tickets may still be on their way.
-pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool) {
-    if lower.type_name() != "tcp" {
+/// Sends `pending`, half-closes `lower`'s socket and drains it until the
+/// peer closes. `expect_tickets`: the server's tickets may still be on
+/// their way.
+pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, pending: Vec<u8>) {
+    if !can_take(lower) {
         return;
     }
     let Some(handle) = lower.handle(sys::TCL_READABLE) else { return };
@@ -42,28 +52,61 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool) {
     if own < 0 {
         return;
     }
-    // SAFETY: `own` is our descriptor; these calls only change socket state.
+    // SAFETY: `own` is our descriptor; this only changes its flags.
     unsafe {
-        libc::shutdown(own, libc::SHUT_WR);
         let flags = libc::fcntl(own, libc::F_GETFL);
         libc::fcntl(own, libc::F_SETFL, flags | libc::O_NONBLOCK);
     }
-    if expect_tickets && !peer_closed {
-        let mut pollfd = libc::pollfd { fd: own, events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd for our own descriptor.
-        unsafe { libc::poll(&mut pollfd, 1, TICKET_WAIT_MS) };
-    }
-    if peer_closed || drain(own) {
+    let mut linger = Box::new(Linger { fd: own, timer: std::ptr::null_mut(), pending });
+    if !linger.send_pending() {
         // SAFETY: our descriptor, closed once.
         unsafe { libc::close(own) };
         return;
     }
-    let linger = Box::into_raw(Box::new(Linger { fd: own, timer: std::ptr::null_mut() }));
+    if linger.pending.is_empty() {
+        if expect_tickets && !peer_closed {
+            let mut pollfd = libc::pollfd { fd: own, events: libc::POLLIN, revents: 0 };
+            // SAFETY: one valid pollfd for our own descriptor.
+            unsafe { libc::poll(&mut pollfd, 1, TICKET_WAIT_MS) };
+        }
+        if peer_closed || drain(own) {
+            // SAFETY: our descriptor, closed once.
+            unsafe { libc::close(own) };
+            return;
+        }
+    }
+    let mask = linger.interest();
+    let linger = Box::into_raw(linger);
     // SAFETY: `linger` stays alive until `finish` frees it, which also
     // removes both the file handler and the timer that point at it.
     unsafe {
-        sys::Tcl_CreateFileHandler(own, sys::TCL_READABLE, on_readable, linger as ClientData);
+        sys::Tcl_CreateFileHandler(own, mask, on_event, linger as ClientData);
         (*linger).timer = sys::Tcl_CreateTimerHandler(LINGER_MS, on_timeout, linger as ClientData);
+    }
+}
+
+impl Linger {
+    /// Sends what the socket takes; half-closes once all is sent. False
+    /// if the socket failed.
+    fn send_pending(&mut self) -> bool {
+        while !self.pending.is_empty() {
+            // SAFETY: our descriptor; the buffer is readable for its length.
+            let n = unsafe {
+                libc::send(self.fd, self.pending.as_ptr() as *const libc::c_void, self.pending.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+            };
+            if n < 0 {
+                let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                return errno == libc::EAGAIN || errno == libc::EWOULDBLOCK || errno == libc::EINTR;
+            }
+            self.pending.drain(..n as usize);
+        }
+        // SAFETY: our descriptor; our FIN follows everything we sent.
+        unsafe { libc::shutdown(self.fd, libc::SHUT_WR) };
+        true
+    }
+
+    fn interest(&self) -> c_int {
+        if self.pending.is_empty() { sys::TCL_READABLE } else { sys::TCL_READABLE | sys::TCL_WRITABLE }
     }
 }
 
@@ -98,14 +141,22 @@ unsafe fn finish(linger: *mut Linger) {
     }
 }
 
-unsafe extern "C" fn on_readable(data: ClientData, _mask: c_int) {
+unsafe extern "C" fn on_event(data: ClientData, mask: c_int) {
     boundary((), || {
         let linger = data as *mut Linger;
         // SAFETY: the handler is removed when the linger is finished, so
         // `linger` is live here.
-        if drain(unsafe { (*linger).fd }) {
+        let state = unsafe { &mut *linger };
+        let had_pending = !state.pending.is_empty();
+        let ok = !had_pending || mask & sys::TCL_WRITABLE == 0 || state.send_pending();
+        let peer_closed = mask & sys::TCL_READABLE != 0 && drain(state.fd);
+        if !ok || peer_closed {
             // SAFETY: live, finished once.
             unsafe { finish(linger) };
+        } else if had_pending && state.pending.is_empty() {
+            // All sent: only the peer's end is awaited now.
+            // SAFETY: replaces the handler of our own descriptor.
+            unsafe { sys::Tcl_CreateFileHandler(state.fd, sys::TCL_READABLE, on_event, data) };
         }
     })
 }

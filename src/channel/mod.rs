@@ -447,6 +447,24 @@ impl TlsChannel {
             && !crate::openssl_extra::session_resumable(ssl)
     }
 
+    /// For `close`: queues close_notify and sends what goes. A blocking
+    /// channel (or one whose socket the linger cannot take) waits until
+    /// all is sent; a non-blocking one returns what is left, for the
+    /// linger to send from the event loop.
+    pub fn finish_for_close(&mut self, can_hand_off: bool) -> Vec<u8> {
+        if self.blocking || !can_hand_off {
+            self.finish();
+            return Vec::new();
+        }
+        if self.fatal.is_none() {
+            self.engine.shutdown();
+        }
+        let _ = self.flush_some();
+        let rest = self.engine.output().to_vec();
+        self.engine.consume_output(rest.len());
+        rest
+    }
+
     /// Sends close_notify and everything queued, waiting if need be.
     pub fn finish(&mut self) {
         let was_blocking = self.blocking;
