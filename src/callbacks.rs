@@ -52,6 +52,9 @@ pub struct Hooks {
     failure: Mutex<Option<String>>,
     /// Where this client's sessions are remembered.
     session_key: Option<String>,
+    /// The interpreter's thread: after `thread::transfer` the scripts
+    /// cannot run (their interpreter belongs to the old thread).
+    thread: std::thread::ThreadId,
 }
 
 impl Hooks {
@@ -64,10 +67,14 @@ impl Hooks {
             require,
             failure: Mutex::new(None),
             session_key,
+            thread: std::thread::current().id(),
         }
     }
 
     fn call(&self, script: &str, form: &str, args: Vec<Obj>) -> Result<Obj, String> {
+        if std::thread::current().id() != self.thread {
+            return Err(format!("the interpreter of \"{script}\" belongs to another thread"));
+        }
         let mut words = Obj::string(script).elements().ok_or_else(|| format!("bad callback script \"{script}\""))?;
         words.push(Obj::string(form));
         words.push(Obj::string(&self.channel));

@@ -24,6 +24,7 @@ if {![info exists ::pki]} {
 foreach tool {openssl python3 curl} {
     testConstraint $tool [expr {[auto_execok $tool] ne ""}]
 }
+testConstraint thread [expr {![catch {package require Thread}]}]
 
 # A plain listening socket on 127.0.0.1; returns {server port}.
 proc listen {command} {

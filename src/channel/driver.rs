@@ -35,6 +35,9 @@ pub struct Shell {
     pending_watch: Cell<Option<c_int>>,
     /// Events were refused during the running call: ask again after it.
     refresh_after: Cell<bool>,
+    /// Between `thread::transfer`'s removal from one thread and insertion
+    /// into the next: no timers or event interest may be set up.
+    in_transit: Cell<bool>,
     /// The lower channel, for option procs that may run at any time.
     lower: LowerChannel,
     /// The connection, for `tls::status` from within a callback.
@@ -58,7 +61,7 @@ pub static CHANNEL_TYPE: Tcl_ChannelType = Tcl_ChannelType {
     flush_proc: None,
     handler_proc: Some(handler_proc),
     wide_seek_proc: None,
-    thread_action_proc: None,
+    thread_action_proc: Some(thread_action_proc),
     truncate_proc: None,
 };
 
@@ -149,7 +152,7 @@ impl Shell {
 
     /// Tells the lower channel what we need and arms or cancels the timer.
     pub fn refresh_interest(&self, tls: &TlsChannel) {
-        if !self.alive() {
+        if !self.alive() || self.in_transit.get() {
             return;
         }
         tls.lower.watch(tls.lower_interest());
@@ -347,6 +350,26 @@ unsafe extern "C" fn handler_proc(data: ClientData, mask: c_int) -> c_int {
     })
 }
 
+/// `thread::transfer`: timers and file handlers belong to a thread, so the
+/// old thread's are dropped and the new thread's set up on arrival.
+unsafe extern "C" fn thread_action_proc(data: ClientData, action: c_int) {
+    boundary((), || {
+        // SAFETY: our instance data.
+        let shell_ref = unsafe { shell(data) };
+        if action == sys::TCL_CHANNEL_THREAD_REMOVE {
+            shell_ref.cancel_timer();
+            shell_ref.lower.watch(0);
+            shell_ref.in_transit.set(true);
+        } else {
+            shell_ref.in_transit.set(false);
+            // SAFETY: our instance data.
+            unsafe {
+                Shell::enter(shell_ref, (), |shell, tls| shell.refresh_interest(tls));
+            }
+        }
+    })
+}
+
 unsafe extern "C" fn timer_proc(data: ClientData) {
     boundary((), || {
         // SAFETY: the close proc deletes a pending timer before the shell
@@ -450,6 +473,7 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
         timer: Cell::new(std::ptr::null_mut()),
         pending_watch: Cell::new(None),
         refresh_after: Cell::new(false),
+        in_transit: Cell::new(false),
         lower: tls.lower.clone(),
         ssl: tls.engine.ssl().as_ptr(),
         tls: UnsafeCell::new(tls),

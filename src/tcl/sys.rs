@@ -31,6 +31,7 @@ pub const TCL_MODE_NONBLOCKING: c_int = 1;
 pub const TCL_EVAL_GLOBAL: c_int = 0x020000;
 pub const TCL_STUB_MAGIC: c_int = 0xFCA3BACFu32 as c_int;
 pub const TCL_CHANNEL_VERSION_5: usize = 5;
+pub const TCL_CHANNEL_THREAD_REMOVE: c_int = 1;
 
 /// Opaque interpreter.
 #[repr(C)]
