@@ -231,6 +231,7 @@ pub fn on_message(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int,
         24 => "Heartbeat",
         _ => return, // record headers and inner content types: not messages
     };
+    let version_raw = version;
     let version = match version {
         0x0300 => "SSL3",
         0x0301 => "TLS1",
@@ -248,8 +249,20 @@ pub fn on_message(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int,
         (23, _) => format!("{} bytes", data.len()),
         _ => content.to_string(),
     };
+    // The manual's message is OpenSSL's SSL_trace text (its first line
+    // names the message); our short description stands in where the
+    // trace has nothing to say.
+    let trace = openssl_extra::trace_text(ssl, sent, version_raw, content_type, data);
+    let message = if trace.trim().is_empty() { message } else { trimmed_trace(&trace) };
     let direction = if sent { "Sent" } else { "Received" };
     hooks.notify("message", vec![Obj::string(direction), Obj::string(version), Obj::string(content), Obj::string(&message)]);
+}
+
+/// The trace without its common indentation and trailing blank lines.
+fn trimmed_trace(trace: &str) -> String {
+    let lines: Vec<&str> = trace.lines().filter(|l| !l.trim().is_empty()).collect();
+    let indent = lines.iter().map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+    lines.iter().map(|l| &l[indent.min(l.len())..]).collect::<Vec<_>>().join("\n")
 }
 
 fn handshake_name(kind: u8) -> &'static str {

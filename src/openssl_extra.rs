@@ -362,3 +362,41 @@ pub fn session_cache_mode(ssl: &SslRef) -> i64 {
     // SAFETY: live SSL and its context; this control only reads a field.
     unsafe { openssl_sys::SSL_CTX_ctrl(openssl_sys::SSL_get_SSL_CTX(ssl.as_ptr()), SSL_CTRL_GET_SESS_CACHE_MODE, 0, std::ptr::null_mut()) as i64 }
 }
+
+extern "C" {
+    fn SSL_trace(
+        write_p: c_int,
+        version: c_int,
+        content_type: c_int,
+        buf: *const std::ffi::c_void,
+        len: usize,
+        ssl: *mut openssl_sys::SSL,
+        arg: *mut std::ffi::c_void,
+    );
+    fn BIO_free(b: *mut openssl_sys::BIO) -> c_int;
+}
+
+/// `SSL_trace`: OpenSSL's own description of a protocol message, as text.
+pub fn trace_text(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int, data: &[u8]) -> String {
+    const BIO_CTRL_INFO: c_int = 3;
+    // SAFETY: a fresh memory BIO, used for this call only and freed at the
+    // end; SSL_trace reads `data` (valid for its length) and writes text
+    // into the BIO; the text pointer from BIO_CTRL_INFO is copied before
+    // the BIO is freed.
+    unsafe {
+        let bio = openssl_sys::BIO_new(openssl_sys::BIO_s_mem());
+        if bio.is_null() {
+            return String::new();
+        }
+        SSL_trace(sent as c_int, version, content_type, data.as_ptr() as *const std::ffi::c_void, data.len(), ssl.as_ptr(), bio as *mut std::ffi::c_void);
+        let mut text: *mut c_char = std::ptr::null_mut();
+        let len = openssl_sys::BIO_ctrl(bio, BIO_CTRL_INFO, 0, &mut text as *mut *mut c_char as *mut std::ffi::c_void);
+        let out = if text.is_null() || len <= 0 {
+            String::new()
+        } else {
+            String::from_utf8_lossy(std::slice::from_raw_parts(text as *const u8, len as usize)).into_owned()
+        };
+        BIO_free(bio);
+        out
+    }
+}
