@@ -7,25 +7,42 @@ VERSION   := 2.0.0
 prefix    ?= /usr/local
 exec_prefix ?= $(prefix)
 libdir    ?= $(exec_prefix)/lib
-# TEA extensions install into $(libdir)/tcltk when Tcl's package path has it
-# (Debian), else into $(libdir) (upstream Tcl).
-pkglibdir ?= $(shell if [ -d /usr/share/tcltk ]; then echo $(libdir)/tcltk; else echo $(libdir); fi)/tls$(VERSION)
+# Where `make install` puts the package, so that both Tcl 8.6 and Tcl 9.0
+# find it. Debian's Tcls (8.6 and 9.0 alike) search $(libdir)/tcltk for
+# /usr/local and /usr/lib/tcltk/<multiarch> for /usr; upstream Tcl searches
+# $(libdir).
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+pkglibdir ?= $(shell if [ -d /usr/share/tcltk ]; then \
+	  if [ "$(prefix)" = /usr ] && [ -n "$(MULTIARCH)" ]; then echo $(libdir)/tcltk/$(MULTIARCH); \
+	  else echo $(libdir)/tcltk; fi; \
+	else echo $(libdir); fi)/tls$(VERSION)
+mandir    ?= $(prefix)/share/man
 DESTDIR   ?=
 
 LIBFILE   := libtcltls.so
+LIBFILE9  := libtcl9tls.so
 PKGDIR    := build/tls
 SOURCES   := $(shell find src -name '*.rs') Cargo.toml
 
-.PHONY: all package test demo bench install uninstall clean certs
+.PHONY: all package test demo bench install uninstall clean certs tcl9
 
 all: package
 
-package: $(PKGDIR)/$(LIBFILE) $(PKGDIR)/tls.tcl $(PKGDIR)/pkgIndex.tcl
+package: $(PKGDIR)/$(LIBFILE) $(PKGDIR)/$(LIBFILE9) $(PKGDIR)/tls.tcl $(PKGDIR)/pkgIndex.tcl
 
+# One source, built twice: for Tcl 8.6 (default features) and for Tcl 9.0
+# (feature tcl9, its own target directory so both stay cached).
 target/release/$(LIBFILE): $(SOURCES)
 	$(CARGO) build --release
 
+target/tcl9/release/$(LIBFILE): $(SOURCES)
+	$(CARGO) build --release --features tcl9 --target-dir target/tcl9
+
 $(PKGDIR)/$(LIBFILE): target/release/$(LIBFILE)
+	@mkdir -p $(PKGDIR)
+	cp $< $@
+
+$(PKGDIR)/$(LIBFILE9): target/tcl9/release/$(LIBFILE)
 	@mkdir -p $(PKGDIR)
 	cp $< $@
 
@@ -35,10 +52,12 @@ $(PKGDIR)/tls.tcl: library/tls.tcl
 
 $(PKGDIR)/pkgIndex.tcl: library/pkgIndex.tcl.in Makefile
 	@mkdir -p $(PKGDIR)
-	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@LIBFILE@/$(LIBFILE)/g' $< > $@
+	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@LIBFILE@/$(LIBFILE)/g' -e 's/@LIBFILE9@/$(LIBFILE9)/g' $< > $@
 
+# Without TCLSH on the command line (or in the environment), the tcltest
+# suites run under both Tcl 8.6 and Tcl 9.0 (tools/tcl9.sh fetches it).
 test: package
-	@TCLSH=$(TCLSH) CARGO=$(CARGO) sh tests/run.sh
+	@TCLSH=$(if $(filter command line environment,$(origin TCLSH)),$(TCLSH),) CARGO=$(CARGO) bash tests/run.sh
 
 demo: package
 	TCLLIBPATH=$(CURDIR)/build $(TCLSH) demo/demo.tcl
@@ -47,11 +66,20 @@ bench: package
 	TCLLIBPATH=$(CURDIR)/build $(TCLSH) bench/bench.tcl
 
 install: package
-	mkdir -p $(DESTDIR)$(pkglibdir)
-	cp $(PKGDIR)/$(LIBFILE) $(PKGDIR)/tls.tcl $(PKGDIR)/pkgIndex.tcl $(DESTDIR)$(pkglibdir)/
+	install -d $(DESTDIR)$(pkglibdir) $(DESTDIR)$(mandir)/mann
+	install -m 755 $(PKGDIR)/$(LIBFILE) $(PKGDIR)/$(LIBFILE9) $(DESTDIR)$(pkglibdir)/
+	install -m 644 $(PKGDIR)/tls.tcl $(PKGDIR)/pkgIndex.tcl $(DESTDIR)$(pkglibdir)/
+	install -m 644 doc/tls.n $(DESTDIR)$(mandir)/mann/tls.n
 
 uninstall:
-	rm -rf $(DESTDIR)$(pkglibdir)
+	rm -f $(DESTDIR)$(pkglibdir)/$(LIBFILE) $(DESTDIR)$(pkglibdir)/$(LIBFILE9) \
+	  $(DESTDIR)$(pkglibdir)/tls.tcl $(DESTDIR)$(pkglibdir)/pkgIndex.tcl $(DESTDIR)$(mandir)/mann/tls.n
+	-rmdir $(DESTDIR)$(pkglibdir)
+
+# Fetch Tcl 9.0 (Debian 13's packages, unpacked under .tcl9/) and print
+# its tclsh; `make test` does this by itself.
+tcl9:
+	bash tools/tcl9.sh
 
 clean:
 	$(CARGO) clean

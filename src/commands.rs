@@ -42,7 +42,7 @@ pub const COMMANDS: &[(&str, Command)] = &[
 /// Called by Tcl as an object command registered by `Tls_Init`: `data` is
 /// an index into [`COMMANDS`], `interp` is live and `objv` holds `objc`
 /// live objects.
-pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_Interp, objc: c_int, objv: *const *mut Tcl_Obj) -> c_int {
+pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_Interp, objc: sys::TclSize, objv: *const *mut Tcl_Obj) -> c_int {
     let interp = Interp(interp);
     boundary(sys::TCL_ERROR, || {
         // SAFETY: per the function's contract.

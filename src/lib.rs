@@ -45,7 +45,8 @@ pub const PACKAGE_VERSION: &str = "2.0.0";
 pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
     tcl::boundary(sys::TCL_ERROR, || {
         // SAFETY: Tcl passes a live interpreter to the init function.
-        if !unsafe { sys::init_stubs(interp) } {
+        if unsafe { sys::init_stubs(interp) }.is_err() {
+            // The interpreter's result says why (when it can be set).
             return sys::TCL_ERROR;
         }
         openssl::init();
@@ -54,7 +55,7 @@ pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
             // SAFETY: live interpreter; the client data is an index into the
             // static command table, read back by `dispatch`.
             unsafe {
-                sys::Tcl_CreateObjCommand(interp, name.as_ptr(), commands::dispatch, index as sys::ClientData, None);
+                sys::create_obj_command(interp, name.as_ptr(), commands::dispatch, index as sys::ClientData);
             }
         }
         let version = tcl::cstring(PACKAGE_VERSION);

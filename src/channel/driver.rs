@@ -48,7 +48,7 @@ pub struct Shell {
 pub static CHANNEL_TYPE: Tcl_ChannelType = Tcl_ChannelType {
     type_name: c"tls".as_ptr(),
     version: sys::TCL_CHANNEL_VERSION_5,
-    close_proc: Some(close_proc),
+    close_proc: sys::CLOSE_PROC_FIELD,
     input_proc: Some(input_proc),
     output_proc: Some(output_proc),
     seek_proc: None,
@@ -56,7 +56,7 @@ pub static CHANNEL_TYPE: Tcl_ChannelType = Tcl_ChannelType {
     get_option_proc: Some(get_option_proc),
     watch_proc: Some(watch_proc),
     get_handle_proc: Some(get_handle_proc),
-    close2_proc: None,
+    close2_proc: Some(close2_proc),
     block_mode_proc: Some(block_mode_proc),
     flush_proc: None,
     handler_proc: Some(handler_proc),
@@ -208,7 +208,13 @@ impl Shell {
     }
 }
 
-unsafe extern "C" fn close_proc(data: ClientData, _interp: *mut Tcl_Interp) -> c_int {
+/// Every close: `close` and `Tcl_UnstackChannel` (flags 0). Tcl refuses
+/// half-closes (`close $chan write`) of stacked channels before calling
+/// the driver, so other flags are refused here too.
+unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, flags: c_int) -> c_int {
+    if flags & (sys::TCL_CLOSE_READ | sys::TCL_CLOSE_WRITE) != 0 {
+        return libc::EINVAL;
+    }
     boundary(libc::EINVAL, || {
         // SAFETY: Tcl passes our instance data.
         let shell = unsafe { shell(data) };
@@ -534,7 +540,7 @@ pub unsafe fn unstack(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> Result<(), 
     }
     if !leftover.is_empty() {
         // SAFETY: the lower channel is live and now on top.
-        unsafe { sys::Tcl_Ungets(lower, leftover.as_ptr() as *const c_char, leftover.len() as c_int, 0) };
+        unsafe { sys::Tcl_Ungets(lower, leftover.as_ptr() as *const c_char, leftover.len() as sys::TclSize, 0) };
     }
     Ok(())
 }

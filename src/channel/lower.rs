@@ -81,7 +81,7 @@ impl LowerChannel {
         let mut data = vec![0u8; count];
         let mut filled = 0;
         while filled < count {
-            let want = (count - filled).min(c_int::MAX as usize) as c_int;
+            let want = sys::TclSize::try_from(count - filled).unwrap_or(sys::TclSize::MAX);
             // SAFETY: live channel; the buffer has `want` writable bytes.
             let n = unsafe { sys::Tcl_ReadRaw(self.chan, data[filled..].as_mut_ptr() as *mut c_char, want) };
             if n <= 0 {
@@ -104,7 +104,7 @@ impl LowerChannel {
         if !self.is_alive() {
             return Err(libc::EPIPE);
         }
-        let len = data.len().min(c_int::MAX as usize) as c_int;
+        let len = sys::TclSize::try_from(data.len()).unwrap_or(sys::TclSize::MAX);
         // SAFETY: live channel; `data` is readable for `len`.
         let n = unsafe { sys::Tcl_WriteRaw(self.chan, data.as_ptr() as *const c_char, len) };
         if n >= 0 {

@@ -46,7 +46,7 @@ impl Obj {
     }
 
     pub fn string(text: &str) -> Obj {
-        let len = c_int::try_from(text.len()).unwrap_or(c_int::MAX);
+        let len = sys::TclSize::try_from(text.len()).unwrap_or(sys::TclSize::MAX);
         // SAFETY: pointer and length describe `text`; Tcl copies the bytes.
         Obj::adopt(unsafe { sys::Tcl_NewStringObj(text.as_ptr() as *const c_char, len) })
     }
@@ -61,7 +61,7 @@ impl Obj {
     }
 
     pub fn bytes(data: &[u8]) -> Obj {
-        let len = c_int::try_from(data.len()).unwrap_or(c_int::MAX);
+        let len = sys::TclSize::try_from(data.len()).unwrap_or(sys::TclSize::MAX);
         // SAFETY: pointer and length describe `data`; Tcl copies the bytes.
         Obj::adopt(unsafe { sys::Tcl_NewByteArrayObj(data.as_ptr(), len) })
     }
@@ -88,7 +88,7 @@ impl Obj {
 
     /// The string value, converted from Tcl's modified UTF-8.
     pub fn text(&self) -> String {
-        let mut len: c_int = 0;
+        let mut len: sys::TclSize = 0;
         // SAFETY: we hold a reference, so the object is live; Tcl returns
         // `len` valid bytes.
         unsafe {
@@ -100,13 +100,18 @@ impl Obj {
         }
     }
 
-    /// The value as a byte array (`Tcl_GetByteArrayFromObj`).
+    /// The value as a byte array (`Tcl_GetByteArrayFromObj`). A value
+    /// with characters above U+00FF, which Tcl 9 refuses to turn into
+    /// bytes, gives its UTF-8 text instead.
     pub fn byte_vec(&self) -> Vec<u8> {
-        let mut len: c_int = 0;
+        let mut len: sys::TclSize = 0;
         // SAFETY: live object; Tcl returns `len` valid bytes.
         unsafe {
-            let data = sys::Tcl_GetByteArrayFromObj(self.as_ptr(), &mut len);
-            if data.is_null() || len <= 0 {
+            let data = sys::get_byte_array(self.as_ptr(), &mut len);
+            if data.is_null() {
+                return self.text().into_bytes();
+            }
+            if len <= 0 {
                 return Vec::new();
             }
             std::slice::from_raw_parts(data, len as usize).to_vec()
@@ -115,7 +120,7 @@ impl Obj {
 
     /// The elements of the value as a list, or `None` if it is not one.
     pub fn elements(&self) -> Option<Vec<Obj>> {
-        let mut count: c_int = 0;
+        let mut count: sys::TclSize = 0;
         let mut items: *mut *mut Tcl_Obj = std::ptr::null_mut();
         // SAFETY: live object; on success Tcl gives `count` element
         // pointers, which we take references to before anything else runs.
@@ -192,7 +197,7 @@ impl Interp {
     pub fn wrong_args(self, objv: &[*mut Tcl_Obj], count: usize, message: &str) -> c_int {
         let message = cstring(message);
         // SAFETY: objv holds at least `count` live objects (count <= objc).
-        unsafe { sys::Tcl_WrongNumArgs(self.0, count as c_int, objv.as_ptr(), message.as_ptr()) };
+        unsafe { sys::Tcl_WrongNumArgs(self.0, count as sys::TclSize, objv.as_ptr(), message.as_ptr()) };
         sys::TCL_ERROR
     }
 
