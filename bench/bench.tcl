@@ -26,7 +26,7 @@
 #	under test from its own directory, so packages never clash and sender
 #	and receiver run on different cores.
 
-package require Tcl 8.6
+package require Tcl 8.6-
 
 namespace eval bench {
     variable script [file normalize [info script]]

@@ -16,7 +16,7 @@
 #
 #	Exits 0 on success, 1 with a message on failure.  Removes its temp dir.
 
-package require Tcl 8.6
+package require Tcl 8.6-
 package require http
 package require tls
 
@@ -41,7 +41,7 @@ proc demo::readRequest {chan request} {
     while 1 {
 	if {[catch {gets $chan line} n]} {
 	    # A failed handshake or a reset lands here.
-	    dict lappend demo::served errors $n
+	    dict lappend ::demo::served errors $n
 	    catch {close $chan}
 	    return
 	}
@@ -137,7 +137,7 @@ proc demo::refused {host port} {
     variable outcome
     set chan [tls::socket -async $host $port]
     fconfigure $chan -blocking 0 -buffering line
-    set id [after 10000 {set demo::outcome [dict create outcome timeout]}]
+    set id [after 10000 {set ::demo::outcome [dict create outcome timeout]}]
     # Write once connected; the handshake then fails in puts or in gets.
     fileevent $chan writable [list apply {{chan} {
 	fileevent $chan writable {}
@@ -149,11 +149,11 @@ proc demo::refused {host port} {
 	    if {[catch {gets $chan line} msg opts]} {
 		demo::refusedWith $msg $opts
 	    } elseif {$msg >= 0 || [eof $chan]} {
-		set demo::outcome [dict create outcome accepted]
+		set ::demo::outcome [dict create outcome accepted]
 	    }
 	}} $chan]
     }} $chan]
-    vwait demo::outcome
+    vwait ::demo::outcome
     after cancel $id
     catch {close $chan}
     # Give the server's side of the handshake a moment to finish too.
@@ -163,7 +163,7 @@ proc demo::refused {host port} {
 }
 
 proc demo::refusedWith {msg opts} {
-    set demo::outcome [dict create outcome error message $msg \
+    set ::demo::outcome [dict create outcome error message $msg \
 	errorcode [dict get $opts -errorcode]]
 }
 
