@@ -168,9 +168,9 @@ proc ::tls::validate_command {option args} {
     }
 }
 
-# tls::password ?rwflag? ?size?: the sample password callback, used when a
+# tls::password ?password? ?rwflag? ?size?: the sample password callback, used when a
 # key is encrypted and no -password was given. It knows no password.
-proc ::tls::password {{rwflag 0} {size 0}} {
+proc ::tls::password {{option password} {rwflag 0} {size 0}} {
     Log 1 "TLS: password requested (rwflag $rwflag, size $size)"
     return ""
 }

@@ -158,7 +158,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
 }
 
 /// Runs the `-password` script (or `tls::password` if defined) with the
-/// manual's arguments `rwflag size`.
+/// manual's arguments `password rwflag size`.
 fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: usize) -> Option<String> {
     boundary(None, || {
         let script = match script {
@@ -172,6 +172,7 @@ fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: u
             }
         };
         let mut words = Obj::string(&script).elements()?;
+        words.push(Obj::string("password"));
         words.push(Obj::int(rwflag as i64));
         words.push(Obj::int(size as i64));
         let (code, result) = interp.eval_global(&Obj::list(words));
@@ -200,7 +201,8 @@ fn unimport(interp: Interp, objv: &[Obj]) -> Result<Obj> {
         let message = if tls_layer(interp, &name).is_ok() {
             format!("TLS is not the top layer of channel \"{name}\"")
         } else {
-            format!("channel \"{name}\" is not a TLS channel")
+            // TclTLS's wording.
+            format!("bad channel \"{name}\": not a stacked channel")
         };
         return Err(TlsError::new(ErrorKind::Channel, name.as_str(), message));
     }
@@ -274,16 +276,6 @@ const PROTOCOLS: &[(&str, SslVersion)] = &[
 ];
 
 /// Ranks OpenSSL's cipher version names (`SSL_CIPHER_get_version`).
-fn version_rank(name: &str) -> u8 {
-    match name {
-        "SSLv3" => 1,
-        "TLSv1.0" | "TLSv1" => 2,
-        "TLSv1.1" => 3,
-        "TLSv1.2" => 4,
-        "TLSv1.3" => 5,
-        _ => 0,
-    }
-}
 
 fn ciphers(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() > 4 {
@@ -295,7 +287,6 @@ fn ciphers(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     let supported = arg(3).map(|v| crate::config::parse_bool("supported", &v)).transpose()?.unwrap_or(false);
     let ssl_error = |e| TlsError::ssl(ErrorKind::Ssl, "cannot list ciphers", &e);
     let mut builder = SslContext::builder(SslMethod::tls()).map_err(ssl_error)?;
-    let mut rank = None;
     if let Some(p) = &protocol {
         let version = match PROTOCOLS.iter().find(|(name, _)| name == p) {
             Some((_, v)) => *v,
@@ -306,22 +297,17 @@ fn ciphers(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
                 return Err(TlsError::new(ErrorKind::Value, p.as_str(), format!("bad protocol \"{p}\": must be one of {}", protocol_names().join(", "))));
             }
         };
+        // As `openssl ciphers -s -P`: the protocol bounds the context, which
+        // matters only for the supported list.
         builder.set_min_proto_version(Some(version)).map_err(ssl_error)?;
         builder.set_max_proto_version(Some(version)).map_err(ssl_error)?;
-        if version != SslVersion::TLS1_3 {
-            builder.set_cipher_list("ALL:COMPLEMENTOFDEFAULT").map_err(ssl_error)?;
-        }
-        rank = Some(if version == SslVersion::TLS1_3 { 5 } else { version_rank(&p.replace("tls", "TLSv")) });
     }
     let context = builder.build();
     let ssl = Ssl::new(&context).map_err(ssl_error)?;
+    // The default list (TLS 1.3 suites included), or with `supported` the
+    // ones usable when the protocol is negotiated.
     let list = openssl_extra::cipher_list(&ssl, supported);
-    let wanted = list.into_iter().filter(|c| match rank {
-        None => true,
-        Some(5) => version_rank(&c.min_version) == 5,
-        Some(r) => version_rank(&c.min_version) < 5 && version_rank(&c.min_version) <= r,
-    });
-    Ok(Obj::list(wanted.map(|c| Obj::string(if verbose { &c.description } else { &c.name }))))
+    Ok(Obj::list(list.iter().map(|c| Obj::string(if verbose { &c.description } else { &c.name }))))
 }
 
 fn protocol_names() -> Vec<&'static str> {
