@@ -26,15 +26,45 @@ proc ::tls::init {args} {
     return
 }
 
+# The options of tls::socket beyond tls::import's, by role, for parsing
+# and for TclTLS's error messages.
+namespace eval ::tls {
+    # tls::import's options (src/config.rs), without -server, which
+    # tls::socket takes for itself.
+    variable importOptions {
+        -alpn -cadir -cafile -castore -cert -certfile -cipher -ciphersuites
+        -command -dhparams -key -keyfile -model -password -post_handshake
+        -request -require -security_level -servername -session_id -ssl2
+        -ssl3 -tls1 -tls1.1 -tls1.2 -tls1.3 -validatecommand
+    }
+    # The second spellings tls::import also accepts.
+    variable importAliases {-ciphers -securitylevel -vcmd -validate_command -callback}
+    variable socketOptions {
+        0 {-async -autoservername -myaddr -myport -server}
+        1 {-myaddr -server}
+    }
+}
+
 # tls::socket ?-option value ...? host port
 # tls::socket -server command ?-option value ...? port
 #   Like the Tcl socket command, with every tls::import option, plus
-#   -autoservername (default true unless -servername is given).
+#   -autoservername (default true unless -servername is given). Argument
+#   errors read as Tcl's socket command and TclTLS write them.
 proc ::tls::socket {args} {
     variable socketCmd
-    set server 0
-    set socketOptions {}
-    set importOptions {}
+    variable importOptions
+    variable importAliases
+    variable socketOptions
+    set server [expr {"-server" in $args}]
+    set valid [lsort [concat [dict get $socketOptions $server] $importOptions]]
+    set choices "[join [lrange $valid 0 end-1] {, }], or [lindex $valid end]"
+    if {$server} {
+        set usage "wrong # args: should be \"tls::socket -server command ?options? port\""
+    } else {
+        set usage "wrong # args: should be \"tls::socket ?options? host port\""
+    }
+    set socketArgs {}
+    set importArgs {}
     set autoservername 1
     set haveServername 0
     set argc [llength $args]
@@ -43,22 +73,28 @@ proc ::tls::socket {args} {
         if {![string match -* $option]} {
             break
         }
+        if {$option ni $valid && $option ni $importAliases} {
+            return -code error -errorcode [list TLS OPTION $option] \
+                "bad option \"$option\": must be one of $choices"
+        }
         if {$option eq "-async"} {
-            lappend socketOptions -async
+            lappend socketArgs -async
             continue
         }
         if {$i + 1 >= $argc} {
+            if {$option eq "-server"} {
+                return -code error -errorcode {TLS OPTION WRONGARGS} $usage
+            }
             return -code error -errorcode [list TLS OPTION $option] \
-                "value for \"$option\" missing"
+                "\"$option\" option must be followed by value"
         }
         set value [lindex $args [incr i]]
         switch -exact -- $option {
             -server {
-                set server 1
                 set callback $value
             }
             -myaddr - -myport {
-                lappend socketOptions $option $value
+                lappend socketArgs $option $value
             }
             -autoservername {
                 if {![string is boolean -strict $value]} {
@@ -71,30 +107,28 @@ proc ::tls::socket {args} {
                 if {$option eq "-servername"} {
                     set haveServername 1
                 }
-                lappend importOptions $option $value
+                lappend importArgs $option $value
             }
         }
     }
     set rest [lrange $args $i end]
     if {$server} {
         if {[llength $rest] != 1} {
-            return -code error -errorcode {TLS OPTION WRONGARGS} \
-                "wrong # args: should be \"tls::socket -server command ?options? port\""
+            return -code error -errorcode {TLS OPTION WRONGARGS} $usage
         }
-        return [$socketCmd -server [list ::tls::Accept $importOptions $callback] \
-            {*}$socketOptions [lindex $rest 0]]
+        return [$socketCmd -server [list ::tls::Accept $importArgs $callback] \
+            {*}$socketArgs [lindex $rest 0]]
     }
     if {[llength $rest] != 2} {
-        return -code error -errorcode {TLS OPTION WRONGARGS} \
-            "wrong # args: should be \"tls::socket ?options? host port\""
+        return -code error -errorcode {TLS OPTION WRONGARGS} $usage
     }
     lassign $rest host port
     if {$autoservername && !$haveServername} {
-        lappend importOptions -servername $host
+        lappend importArgs -servername $host
     }
     variable defaults
-    set chan [$socketCmd {*}$socketOptions $host $port]
-    if {[catch {::tls::import $chan {*}$defaults {*}$importOptions} message options]} {
+    set chan [$socketCmd {*}$socketArgs $host $port]
+    if {[catch {::tls::import $chan {*}$defaults {*}$importArgs} message options]} {
         catch {close $chan}
         return -options $options $message
     }

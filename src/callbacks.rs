@@ -348,12 +348,15 @@ pub fn select_alpn<'a>(ssl: &mut SslRef, ours: &[u8], client: &'a [u8]) -> Resul
     let verdict = hooks.as_ref().and_then(|h| {
         let protocol = choice.or(offered.first().copied()).unwrap_or_default();
         h.validate("alpn", vec![Obj::string(&String::from_utf8_lossy(protocol)), Obj::boolean(choice.is_some())])
-            .map(|v| (h, v, protocol))
+            .map(|v| (h, v))
     });
+    // Only a protocol of our own -alpn list is ever selected: accepting
+    // one we did not list would let the client speak, say, h2 to an
+    // HTTP/1.1 server.
     match verdict {
         None => choice.ok_or(AlpnError::NOACK),
-        Some((h, v, protocol)) => match h.verdict_allows(v, "alpn") {
-            Some(true) if !protocol.is_empty() => Ok(protocol),
+        Some((h, v)) => match h.verdict_allows(v, "alpn") {
+            Some(true) => choice.ok_or(AlpnError::NOACK),
             Some(_) => Err(AlpnError::NOACK),
             None => Err(AlpnError::ALERT_FATAL),
         },

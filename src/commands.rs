@@ -219,7 +219,7 @@ fn handshake(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     layer.with_tls(|tls| match tls.handshake() {
         Ok(done) => Ok(Obj::boolean(done)),
         Err(Stall::WouldBlock) => Ok(Obj::boolean(false)),
-        Err(Stall::Failed) => Err(tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "TLS handshake failed"))),
+        Err(Stall::Failed) => Err(tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "handshake failed"))),
     })
 }
 

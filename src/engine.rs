@@ -64,13 +64,15 @@ pub struct TlsEngine {
     handshake_done: bool,
     /// The name the peer's certificate was checked against, for messages.
     expected_name: Option<String>,
+    /// Whether the peer has sent any byte at all.
+    heard_from_peer: bool,
 }
 
 impl TlsEngine {
     pub fn new(ssl: Ssl, expected_name: Option<String>) -> Result<TlsEngine> {
         let stream = SslStream::new(ssl, MemoryPipe::default())
             .map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot create TLS connection", &e))?;
-        Ok(TlsEngine { stream, handshake_done: false, expected_name })
+        Ok(TlsEngine { stream, handshake_done: false, expected_name, heard_from_peer: false })
     }
 
     pub fn ssl(&self) -> &SslRef {
@@ -169,11 +171,20 @@ impl TlsEngine {
     }
 
     pub fn commit_input(&mut self, filled: usize) {
+        self.heard_from_peer |= filled > 0;
         self.stream.get_mut().incoming.commit(filled);
     }
 
     pub fn feed(&mut self, data: &[u8]) {
+        self.heard_from_peer |= !data.is_empty();
         self.stream.get_mut().incoming.push(data);
+    }
+
+    /// A server whose peer ended the connection before sending a single
+    /// byte (a health check or port scan): that reads as EOF, as on a
+    /// plain socket, not as a failed handshake.
+    pub fn peer_left_silently(&self) -> bool {
+        self.stream.get_ref().eof && !self.heard_from_peer && !self.handshake_done && self.stream.ssl().is_server()
     }
 
     pub fn feed_eof(&mut self) {
@@ -222,7 +233,7 @@ impl TlsEngine {
         }
         let eof = self.stream.get_ref().eof;
         let (kind, prefix) = if during_handshake {
-            (ErrorKind::Handshake, "TLS handshake failed")
+            (ErrorKind::Handshake, "handshake failed")
         } else {
             (ErrorKind::Io, "TLS error")
         };
@@ -234,7 +245,7 @@ impl TlsEngine {
                 .to_string();
             (first, reasons)
         } else if eof {
-            ("eof".to_string(), "connection closed by peer".to_string())
+            ("eof".to_string(), "unexpected eof while reading".to_string())
         } else if let Some(io) = error.io_error() {
             ("io".to_string(), io.to_string())
         } else {

@@ -105,7 +105,7 @@ impl TlsChannel {
         let hooks = callbacks::hooks(self.engine.ssl());
         let error = match hooks.as_ref().and_then(|h| h.take_failure()) {
             Some(why) => {
-                let prefix = if self.engine.handshake_done() { "TLS error" } else { "TLS handshake failed" };
+                let prefix = if self.engine.handshake_done() { "TLS error" } else { "handshake failed" };
                 TlsError::new(ErrorKind::Handshake, "CALLBACK", format!("{prefix}: {why}"))
             }
             None => error,
@@ -116,6 +116,19 @@ impl TlsChannel {
             hooks.notify("error", vec![Obj::string(&message)]);
         }
         Stall::Failed
+    }
+
+    /// The peer ended the connection without close_notify after the
+    /// handshake: EOF for reads, `peer_close truncated` in the status, and
+    /// (as TclTLS 2.0 does) `-command error` is told.
+    fn truncated(&mut self) {
+        if self.peer_end != PeerEnd::Open {
+            return;
+        }
+        self.peer_end = PeerEnd::Truncated;
+        if let Some(hooks) = callbacks::hooks(self.engine.ssl()) {
+            hooks.notify("error", vec![Obj::string("unexpected eof while reading")]);
+        }
     }
 
     fn io_failure(&mut self, errno: c_int) -> Stall {
@@ -184,7 +197,7 @@ impl TlsChannel {
                 Err(stall) => return Err(stall),
                 Ok(()) if before_eof => {
                     // EOF was already fed and the engine still wants input.
-                    let error = TlsError::new(ErrorKind::Handshake, "eof", "TLS handshake failed: connection closed by peer");
+                    let error = TlsError::new(ErrorKind::Handshake, "eof", "handshake failed: unexpected eof while reading");
                     return Err(self.fail(error));
                 }
                 Ok(()) => {}
@@ -199,6 +212,11 @@ impl TlsChannel {
         self.started = true;
         if self.lower_eof {
             self.engine.feed_eof();
+        }
+        if self.engine.peer_left_silently() {
+            // Reads see EOF; only an explicit handshake reports it.
+            self.peer_end = PeerEnd::Truncated;
+            return Ok(false);
         }
         // Flush before reporting an error too: it may carry an alert.
         let step = self.engine.handshake();
@@ -215,6 +233,9 @@ impl TlsChannel {
     pub fn input(&mut self, buf: &mut [u8]) -> Result<usize, Stall> {
         loop {
             self.check()?;
+            if self.engine.peer_left_silently() {
+                self.peer_end = PeerEnd::Truncated;
+            }
             if self.peer_end != PeerEnd::Open {
                 return Ok(0);
             }
@@ -252,7 +273,7 @@ impl TlsChannel {
                     return Ok(0);
                 }
                 ReadOutcome::Truncated => {
-                    self.peer_end = PeerEnd::Truncated;
+                    self.truncated();
                     return Ok(0);
                 }
                 ReadOutcome::WantInput => {
@@ -260,7 +281,7 @@ impl TlsChannel {
                     if self.lower_eof && !self.engine.handshake_done() {
                         self.handshake()?;
                     } else if self.lower_eof {
-                        self.peer_end = PeerEnd::Truncated;
+                        self.truncated();
                         return Ok(0);
                     }
                     self.fill()?;
@@ -331,7 +352,7 @@ impl TlsChannel {
         }
         match self.engine.settle() {
             Ok(ReadOutcome::CloseNotify) => self.peer_end = PeerEnd::CloseNotify,
-            Ok(ReadOutcome::Truncated) => self.peer_end = PeerEnd::Truncated,
+            Ok(ReadOutcome::Truncated) => self.truncated(),
             Ok(_) => {}
             Err(e) => {
                 self.fail(e);
