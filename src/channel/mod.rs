@@ -330,6 +330,7 @@ impl TlsChannel {
     /// The lower channel is ready for `mask`: move ciphertext, drive the
     /// handshake, and say which events the script should see.
     pub fn on_lower_ready(&mut self, mask: c_int) -> c_int {
+        let mut events = 0;
         if self.fatal.is_none() {
             if mask & TCL_READABLE != 0 {
                 self.read_ahead();
@@ -339,10 +340,17 @@ impl TlsChannel {
             }
             if self.fatal.is_none() && !self.engine.handshake_done() {
                 let _ = self.handshake_step();
+                if self.engine.handshake_done() {
+                    // Scripts written for TclTLS drive `tls::handshake` from
+                    // a readable handler: tell them it is done, although
+                    // no plaintext has arrived (a readable event may always
+                    // find nothing to read).
+                    events |= TCL_READABLE;
+                }
             }
             self.settle();
         }
-        self.deliverable() & self.watch_mask
+        (self.deliverable() | events) & self.watch_mask
     }
 
     /// Lets the engine consume records that carry no plaintext.
