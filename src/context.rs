@@ -66,7 +66,17 @@ impl ContextKey {
         ]
         .into_iter()
         .flatten()
-        .collect();
+        .collect::<Vec<_>>();
+        let mut files = files;
+        if config.cafile.is_none() && config.cadir.is_none() && config.castore.is_none() {
+            // The platform trust store: SSL_CERT_FILE and SSL_CERT_DIR as
+            // they are now (a script may set them between connections).
+            for var in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
+                if let Some(path) = std::env::var_os(var) {
+                    files.extend(file(var, &Some(path.to_string_lossy().into_owned())));
+                }
+            }
+        }
         ContextKey {
             server: config.server,
             files,
