@@ -38,7 +38,62 @@ enum Verdict {
     Accept,
     Reject,
     RejectContinue,
+    /// The script returned something that is not a boolean (an empty
+    /// result included): rejected, and the error says what it was.
+    NotBoolean(String),
     Failed(String),
+}
+
+/// A `-validatecommand` result by Tcl's boolean rules, failing closed:
+/// integers (0 rejects, 2 rejects but goes on, any other accepts) and the
+/// boolean words and their unique prefixes in any case; anything else,
+/// the empty string too, is not a verdict.
+fn verdict_of(result: &str) -> Verdict {
+    let text = result.trim();
+    if let Some(value) = tcl_integer(text) {
+        return match value {
+            0 => Verdict::Reject,
+            2 => Verdict::RejectContinue,
+            _ => Verdict::Accept,
+        };
+    }
+    let word = text.to_ascii_lowercase();
+    let is_prefix = |full: &str, min: usize| word.len() >= min && full.starts_with(word.as_str());
+    if is_prefix("true", 1) || is_prefix("yes", 1) || is_prefix("on", 2) {
+        Verdict::Accept
+    } else if is_prefix("false", 1) || is_prefix("no", 1) || is_prefix("off", 2) {
+        Verdict::Reject
+    } else {
+        Verdict::NotBoolean(result.to_string())
+    }
+}
+
+/// An integer as Tcl reads one: optional sign, decimal or 0x/0o/0b.
+fn tcl_integer(text: &str) -> Option<i128> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = digits.to_ascii_lowercase();
+    let (radix, body) = if let Some(rest) = lower.strip_prefix("0x") {
+        (16, rest)
+    } else if let Some(rest) = lower.strip_prefix("0o") {
+        (8, rest)
+    } else if let Some(rest) = lower.strip_prefix("0b") {
+        (2, rest)
+    } else if let Some(rest) = lower.strip_prefix("0d") {
+        (10, rest)
+    } else {
+        (10, lower.as_str())
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    // Any length: only zero, two and "other" matter.
+    let value = i128::from_str_radix(body.get(body.len().saturating_sub(30)..).unwrap_or(body), radix).ok()?;
+    let value = if body.trim_start_matches('0').len() > 30 { i128::MAX } else { value };
+    Some(if negative { -value } else { value })
 }
 
 /// The scripts and identity of one connection.
@@ -93,11 +148,7 @@ impl Hooks {
         let script = self.validate.as_ref()?;
         Some(match self.call(script, form, args) {
             Err(message) => Verdict::Failed(message),
-            Ok(result) => match result.text().trim() {
-                "0" | "false" | "no" | "off" => Verdict::Reject,
-                "2" => Verdict::RejectContinue,
-                _ => Verdict::Accept,
-            },
+            Ok(result) => verdict_of(&result.text()),
         })
     }
 
@@ -119,6 +170,10 @@ impl Hooks {
             Verdict::RejectContinue => Some(false),
             Verdict::Reject => {
                 self.record_failure(format!("rejected by -validatecommand {what}"));
+                None
+            }
+            Verdict::NotBoolean(result) => {
+                self.record_failure(format!("-validatecommand {what} returned \"{result}\", not a boolean: rejected"));
                 None
             }
             Verdict::Failed(message) => {
@@ -420,5 +475,35 @@ pub fn resume(ssl: &mut SslRef, context: &SslContext, key: &str, session_id: Opt
         // SAFETY: the session comes from this context's own store, so it
         // was made by a connection of the same context.
         let _ = unsafe { ssl.set_session(&session) };
+    }
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use super::*;
+
+    fn name(v: Verdict) -> &'static str {
+        match v {
+            Verdict::Accept => "accept",
+            Verdict::Reject => "reject",
+            Verdict::RejectContinue => "continue",
+            Verdict::NotBoolean(_) => "invalid",
+            Verdict::Failed(_) => "failed",
+        }
+    }
+
+    #[test]
+    fn validatecommand_results_fail_closed() {
+        for (result, expected) in [
+            ("1", "accept"), ("true", "accept"), ("TRUE", "accept"), ("Yes", "accept"), ("on", "accept"),
+            ("t", "accept"), ("y", "accept"), ("3", "accept"), ("-1", "accept"), ("0x10", "accept"), (" 1 ", "accept"),
+            ("0", "reject"), ("00", "reject"), ("0x0", "reject"), ("false", "reject"), ("False", "reject"),
+            ("f", "reject"), ("no", "reject"), ("off", "reject"), ("OFF", "reject"),
+            ("2", "continue"), ("0x2", "continue"), ("+2", "continue"),
+            ("", "invalid"), ("  ", "invalid"), ("o", "invalid"), ("maybe", "invalid"), ("1.0", "invalid"),
+            ("truex", "invalid"), ("0x", "invalid"), ("ok", "invalid"),
+        ] {
+            assert_eq!(name(verdict_of(result)), expected, "result {result:?}");
+        }
     }
 }
