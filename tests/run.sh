@@ -15,6 +15,23 @@ passed=0
 failed=0
 summary=()
 
+# tally LABEL PASSED FAILED STATUS: adds one part's counts to the totals. A
+# non-zero exit status with no failure counted (a build failure, a crash)
+# counts as one failure, and so does a part that ran no test.
+tally() {
+    local label=$1 p=$2 f=$3 status=$4
+    if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+        f=1
+    fi
+    if [ "$p" -eq 0 ]; then
+        echo "$label ran no test"
+        f=$((f + 1))
+    fi
+    summary+=("$label: $p passed, $f failed")
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
 # The interpreters: TCLSH if given, else Tcl 8.6 and Tcl 9.0.
 interpreters=()
 if [ -n "${TCLSH:-}" ]; then
@@ -35,16 +52,7 @@ echo "== cargo test"
 cargo_status=${PIPESTATUS[0]}
 cargo_passed=$(grep -E '^test result:' "$logs/cargo" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
 cargo_failed=$(grep -E '^test result:' "$logs/cargo" | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\2/' | awk '{s+=$1} END {print s+0}')
-if [ "$cargo_status" -ne 0 ] && [ "$cargo_failed" -eq 0 ]; then
-    cargo_failed=1   # a build failure or a crashed test binary: count it
-fi
-if [ "$cargo_passed" -eq 0 ]; then
-    echo "cargo ran no test"
-    cargo_failed=$((cargo_failed + 1))
-fi
-summary+=("cargo:        $cargo_passed passed, $cargo_failed failed")
-passed=$((passed + cargo_passed))
-failed=$((failed + cargo_failed))
+tally "cargo" "$cargo_passed" "$cargo_failed" "$cargo_status"
 
 for tclsh in "${interpreters[@]}"; do
     version=$(echo 'puts [info patchlevel]' | "$tclsh" 2>/dev/null)
@@ -54,18 +62,7 @@ for tclsh in "${interpreters[@]}"; do
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/tcl" | tail -n 1)
     tcl_passed=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
     tcl_failed=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
-    tcl_passed=${tcl_passed:-0}
-    tcl_failed=${tcl_failed:-1}
-    if [ "$status" -ne 0 ] && [ "$tcl_failed" -eq 0 ]; then
-        tcl_failed=1
-    fi
-    if [ "$tcl_passed" -eq 0 ]; then
-        echo "tcltest under $tclsh ran no test"
-        tcl_failed=$((tcl_failed + 1))
-    fi
-    summary+=("tcltest ${version:-?}: $tcl_passed passed, $tcl_failed failed")
-    passed=$((passed + tcl_passed))
-    failed=$((failed + tcl_failed))
+    tally "tcltest ${version:-?}" "${tcl_passed:-0}" "${tcl_failed:-1}" "$status"
 done
 
 echo
