@@ -158,6 +158,11 @@ impl Hooks {
         }
     }
 
+    /// Records a panic caught in an OpenSSL callback as the failure.
+    pub fn record_internal(&self, panic: &str) {
+        self.record_failure(format!("internal error: {panic}"));
+    }
+
     /// Why a callback refused the handshake, once.
     pub fn take_failure(&self) -> Option<String> {
         self.failure.lock().ok().and_then(|mut slot| slot.take())
@@ -203,13 +208,19 @@ pub fn attach(ssl: &mut SslRef, hooks: Hooks, verify_mode: openssl::ssl::SslVeri
         openssl_extra::set_msg_callback(ssl);
     }
     let for_verify = hooks.clone();
-    ssl.set_verify_callback(verify_mode, move |ok, ctx| crate::tcl::boundary(false, || verify(&for_verify, ok, ctx)));
+    ssl.set_verify_callback(verify_mode, move |ok, ctx| {
+        crate::tcl::catch(|| verify(&for_verify, ok, ctx)).unwrap_or_else(|panic| {
+            for_verify.record_failure(format!("internal error: {panic}"));
+            false
+        })
+    });
     if let Some(index) = hooks_index() {
         ssl.set_ex_data(index, hooks);
     }
 }
 
 fn verify(hooks: &Hooks, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
+    crate::tcl::test_panic("verify");
     if hooks.validate.is_none() {
         return ok || !hooks.require;
     }

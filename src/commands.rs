@@ -44,7 +44,8 @@ pub const COMMANDS: &[(&str, Command)] = &[
 /// live objects.
 pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_Interp, objc: sys::TclSize, objv: *const *mut Tcl_Obj) -> c_int {
     let interp = Interp(interp);
-    boundary(sys::TCL_ERROR, || {
+    let outcome = crate::tcl::catch(|| {
+        crate::tcl::test_panic("command");
         // SAFETY: per the function's contract.
         let raw = unsafe { std::slice::from_raw_parts(objv, objc.max(0) as usize) };
         let command = COMMANDS.get(data as usize).map(|c| c.1);
@@ -62,7 +63,9 @@ pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_I
             }
             Err(error) => interp.fail(&error),
         }
-    })
+    });
+    // A panic keeps its message: `internal error: ...`, {TLS INTERNAL}.
+    outcome.unwrap_or_else(|panic| interp.fail(&TlsError::internal(&panic)))
 }
 
 fn wrong_args(usage: &str) -> TlsError {

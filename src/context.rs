@@ -162,15 +162,34 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
         if !config.alpn.is_empty() || config.validatecommand.is_some() {
             let wire = alpn_wire(&config.alpn)?;
             builder.set_alpn_select_callback(move |ssl, client| {
-                crate::tcl::boundary(Err(AlpnError::ALERT_FATAL), || callbacks::select_alpn(ssl, &wire, client))
+                // The hooks are taken first: the body borrows `ssl` mutably.
+                let hooks = callbacks::hooks(ssl);
+                crate::tcl::catch(|| callbacks::select_alpn(ssl, &wire, client)).unwrap_or_else(|panic| {
+                    if let Some(h) = hooks {
+                        h.record_internal(&panic);
+                    }
+                    Err(AlpnError::ALERT_FATAL)
+                })
             });
         }
         if config.validatecommand.is_some() {
             builder.set_client_hello_callback(|ssl, alert| {
-                crate::tcl::boundary(None, || Some(callbacks::on_client_hello(ssl, alert))).unwrap_or_else(|| Err(openssl::error::ErrorStack::get()))
+                let hooks = callbacks::hooks(ssl);
+                crate::tcl::catch(|| callbacks::on_client_hello(ssl, alert)).unwrap_or_else(|panic| {
+                    if let Some(h) = hooks {
+                        h.record_internal(&panic);
+                    }
+                    Err(openssl::error::ErrorStack::get())
+                })
             });
             builder.set_servername_callback(|ssl, alert| {
-                crate::tcl::boundary(Err(SniError::ALERT_FATAL), || callbacks::on_servername(ssl, alert))
+                let hooks = callbacks::hooks(ssl);
+                crate::tcl::catch(|| callbacks::on_servername(ssl, alert)).unwrap_or_else(|panic| {
+                    if let Some(h) = hooks {
+                        h.record_internal(&panic);
+                    }
+                    Err(SniError::ALERT_FATAL)
+                })
             });
         }
     } else {
@@ -178,7 +197,14 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
         builder.set_session_cache_mode(SslSessionCacheMode::CLIENT);
         callbacks::add_session_store(&mut builder);
     }
-    builder.set_new_session_callback(|ssl, session| crate::tcl::boundary((), || callbacks::on_new_session(ssl, session)));
+    builder.set_new_session_callback(|ssl, session| {
+        let hooks = callbacks::hooks(ssl);
+        if let Err(panic) = crate::tcl::catch(|| callbacks::on_new_session(ssl, session)) {
+            if let Some(h) = hooks {
+                h.record_internal(&panic);
+            }
+        }
+    });
     if let Some(path) = keylog_file() {
         builder.set_keylog_callback(move |_, line| crate::tcl::boundary((), || append_keylog(&path, line)));
     }

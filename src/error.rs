@@ -31,6 +31,8 @@ pub enum ErrorKind {
     Unsupported,
     /// Anything OpenSSL reports that fits nowhere else (`TLS SSL`).
     Ssl,
+    /// A bug of ours: a panic caught at the FFI boundary (`TLS INTERNAL`).
+    Internal,
 }
 
 impl ErrorKind {
@@ -46,6 +48,7 @@ impl ErrorKind {
             ErrorKind::Io => "IO",
             ErrorKind::Unsupported => "UNSUPPORTED",
             ErrorKind::Ssl => "SSL",
+            ErrorKind::Internal => "INTERNAL",
         }
     }
 }
@@ -67,6 +70,11 @@ impl TlsError {
 
     pub fn message(&self) -> String {
         self.message.clone()
+    }
+
+    /// A caught panic: `internal error: MESSAGE`, `-errorcode {TLS INTERNAL}`.
+    pub fn internal(panic: &str) -> TlsError {
+        TlsError::new(ErrorKind::Internal, "", format!("internal error: {panic}"))
     }
 
     /// The `-errorcode` list: `TLS KIND detail`.

@@ -43,13 +43,14 @@ pub const PACKAGE_VERSION: &str = "2.0.0";
 /// Called by Tcl with a live interpreter.
 #[no_mangle]
 pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
-    tcl::boundary(sys::TCL_ERROR, || {
+    let outcome = tcl::catch(|| {
         // SAFETY: Tcl passes a live interpreter to the init function.
         if unsafe { sys::init_stubs(interp) }.is_err() {
             // The interpreter's result says why (when it can be set).
             return sys::TCL_ERROR;
         }
         openssl::init();
+        tcl::init_test_hook();
         for (index, (name, _)) in commands::COMMANDS.iter().enumerate() {
             let name = tcl::cstring(name);
             // SAFETY: live interpreter; the client data is an index into the
@@ -61,6 +62,13 @@ pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
         let version = tcl::cstring(PACKAGE_VERSION);
         // SAFETY: live interpreter; C strings for the call.
         unsafe { sys::Tcl_PkgProvideEx(interp, c"tls".as_ptr(), version.as_ptr(), std::ptr::null()) }
+    });
+    outcome.unwrap_or_else(|panic| {
+        if sys::stubs_ready() {
+            tcl::Interp(interp).fail(&error::TlsError::internal(&panic))
+        } else {
+            sys::TCL_ERROR
+        }
     })
 }
 

@@ -97,7 +97,21 @@ impl Shell {
         // SAFETY: `busy` makes this the only mutable access to the state;
         // re-entrant calls return above without touching it.
         let tls = unsafe { &mut *shell.tls.get() };
-        let result = f(shell, tls);
+        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(shell, tls))) {
+            Ok(result) => result,
+            Err(payload) => {
+                // A bug of ours: the channel fails with the panic's message
+                // (what read/gets/puts raise), and is usable again for
+                // close; the entry point's boundary reports the panic.
+                let message = crate::tcl::panic_message(payload.as_ref());
+                if tls.fatal.is_none() {
+                    tls.fatal = Some(TlsError::internal(&message));
+                }
+                shell.report_error(tls);
+                shell.busy.set(false);
+                std::panic::resume_unwind(payload);
+            }
+        };
         if let Some(mask) = shell.pending_watch.take() {
             tls.watch_mask = mask;
             shell.refresh_after.set(true);
@@ -208,6 +222,18 @@ impl Shell {
     }
 }
 
+/// Runs an input or output proc body; a panic fails the call with
+/// ECONNABORTED (the channel's error, set by `Shell::enter`, carries the
+/// panic's message).
+fn caught_io(error: *mut c_int, body: impl FnOnce() -> c_int) -> c_int {
+    crate::tcl::catch(body).unwrap_or_else(|_| {
+        // SAFETY: Tcl's error pointer, valid for the call; the body that
+        // also wrote through it has ended.
+        unsafe { *error = libc::ECONNABORTED };
+        -1
+    })
+}
+
 /// Every close: `close` and `Tcl_UnstackChannel` (flags 0). Tcl refuses
 /// half-closes (`close $chan write`) of stacked channels before calling
 /// the driver, so other flags are refused here too.
@@ -238,13 +264,14 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
 }
 
 unsafe extern "C" fn input_proc(data: ClientData, buf: *mut c_char, to_read: c_int, error: *mut c_int) -> c_int {
-    boundary(-1, || {
+    caught_io(error, || {
         // SAFETY: Tcl gives a buffer of `to_read` bytes and a valid error
         // pointer, both live for the call.
         let (buf, error) = unsafe { (std::slice::from_raw_parts_mut(buf as *mut u8, to_read.max(0) as usize), &mut *error) };
         // SAFETY: our instance data.
         unsafe {
             Shell::enter(shell(data), Err(libc::EAGAIN), |shell, tls| {
+                crate::tcl::test_panic("input");
                 tls.input(buf).map_err(|stall| shell.stall_code(tls, stall))
             })
         }
@@ -257,7 +284,7 @@ unsafe extern "C" fn input_proc(data: ClientData, buf: *mut c_char, to_read: c_i
 }
 
 unsafe extern "C" fn output_proc(data: ClientData, buf: *const c_char, to_write: c_int, error: *mut c_int) -> c_int {
-    boundary(-1, || {
+    caught_io(error, || {
         // SAFETY: Tcl gives `to_write` readable bytes and a valid error
         // pointer, both live for the call.
         let (buf, error) = unsafe { (std::slice::from_raw_parts(buf as *const u8, to_write.max(0) as usize), &mut *error) };

@@ -15,11 +15,43 @@ use sys::Tcl_Obj;
 
 /// Runs `body`, turning a panic into `on_panic`. Used at every place where
 /// Tcl or OpenSSL calls into Rust, so that no unwind crosses the FFI
-/// boundary.
+/// boundary. Where the panic's message can be reported, use [`catch`].
 pub fn boundary<T>(on_panic: T, body: impl FnOnce() -> T) -> T {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
-        Ok(value) => value,
-        Err(_) => on_panic,
+    catch(body).unwrap_or(on_panic)
+}
+
+/// Runs `body`; a panic becomes `Err` with its message.
+pub fn catch<T>(body: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|payload| panic_message(payload.as_ref()))
+}
+
+/// The text a panic was raised with.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic without a message".to_string()
+    }
+}
+
+/// Where the test hook panics: the value of `TCLTLS_TEST_PANIC` when the
+/// package was loaded (`command`, `input`, `verify`), so that tests can
+/// provoke a panic at each kind of boundary. Unset, it costs one load.
+static PANIC_AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+pub fn init_test_hook() {
+    PANIC_AT.get_or_init(|| std::env::var("TCLTLS_TEST_PANIC").ok().filter(|s| !s.is_empty()));
+}
+
+/// Panics if the test hook names `site`.
+#[inline]
+pub fn test_panic(site: &str) {
+    if let Some(Some(at)) = PANIC_AT.get() {
+        if at == site {
+            panic!("test panic at {site}");
+        }
     }
 }
 

@@ -245,6 +245,11 @@ unsafe fn set_foreign_result(interp: *mut Tcl_Interp, table: *const c_void, tcl9
     }
 }
 
+/// Whether [`init_stubs`] has found the table (stubs may be called).
+pub fn stubs_ready() -> bool {
+    !STUBS.load(Ordering::Acquire).is_null()
+}
+
 /// The address stored in slot `n` of the stubs table.
 fn slot(n: usize) -> *const c_void {
     let table = STUBS.load(Ordering::Acquire) as *const *const c_void;
