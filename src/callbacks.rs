@@ -270,11 +270,8 @@ pub fn on_info(ssl: &SslRef, where_: c_int, ret: c_int) {
         } else {
             "unknown"
         };
-        let minor = [(CB_READ, "read"), (CB_WRITE, "write"), (CB_LOOP, "loop"), (CB_EXIT, "exit")]
-            .iter()
-            .find(|(bit, _)| where_ & bit != 0)
-            .map(|(_, name)| *name)
-            .unwrap_or("unknown");
+        let minor =
+            [(CB_READ, "read"), (CB_WRITE, "write"), (CB_LOOP, "loop"), (CB_EXIT, "exit")].iter().find(|(bit, _)| where_ & bit != 0).map(|(_, name)| *name).unwrap_or("unknown");
         (major, minor)
     };
     let (message, kind) = if where_ & CB_ALERT != 0 {
@@ -413,8 +410,7 @@ pub fn select_alpn<'a>(ssl: &mut SslRef, ours: &[u8], client: &'a [u8]) -> Resul
     let hooks = hooks(ssl);
     let verdict = hooks.as_ref().and_then(|h| {
         let protocol = choice.or(offered.first().copied()).unwrap_or_default();
-        h.validate("alpn", vec![Obj::string(&String::from_utf8_lossy(protocol)), Obj::boolean(choice.is_some())])
-            .map(|v| (h, v))
+        h.validate("alpn", vec![Obj::string(&String::from_utf8_lossy(protocol)), Obj::boolean(choice.is_some())]).map(|v| (h, v))
     });
     // Only a protocol of our own -alpn list is ever selected: accepting
     // one we did not list would let the client speak, say, h2 to an
@@ -506,13 +502,37 @@ mod verdict_tests {
     #[test]
     fn validatecommand_results_fail_closed() {
         for (result, expected) in [
-            ("1", "accept"), ("true", "accept"), ("TRUE", "accept"), ("Yes", "accept"), ("on", "accept"),
-            ("t", "accept"), ("y", "accept"), ("3", "accept"), ("-1", "accept"), ("0x10", "accept"), (" 1 ", "accept"),
-            ("0", "reject"), ("00", "reject"), ("0x0", "reject"), ("false", "reject"), ("False", "reject"),
-            ("f", "reject"), ("no", "reject"), ("off", "reject"), ("OFF", "reject"),
-            ("2", "continue"), ("0x2", "continue"), ("+2", "continue"),
-            ("", "invalid"), ("  ", "invalid"), ("o", "invalid"), ("maybe", "invalid"), ("1.0", "invalid"),
-            ("truex", "invalid"), ("0x", "invalid"), ("ok", "invalid"),
+            ("1", "accept"),
+            ("true", "accept"),
+            ("TRUE", "accept"),
+            ("Yes", "accept"),
+            ("on", "accept"),
+            ("t", "accept"),
+            ("y", "accept"),
+            ("3", "accept"),
+            ("-1", "accept"),
+            ("0x10", "accept"),
+            (" 1 ", "accept"),
+            ("0", "reject"),
+            ("00", "reject"),
+            ("0x0", "reject"),
+            ("false", "reject"),
+            ("False", "reject"),
+            ("f", "reject"),
+            ("no", "reject"),
+            ("off", "reject"),
+            ("OFF", "reject"),
+            ("2", "continue"),
+            ("0x2", "continue"),
+            ("+2", "continue"),
+            ("", "invalid"),
+            ("  ", "invalid"),
+            ("o", "invalid"),
+            ("maybe", "invalid"),
+            ("1.0", "invalid"),
+            ("truex", "invalid"),
+            ("0x", "invalid"),
+            ("ok", "invalid"),
         ] {
             assert_eq!(name(verdict_of(result)), expected, "result {result:?}");
         }

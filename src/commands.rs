@@ -58,9 +58,7 @@ pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_I
                 interp.set_result(result);
                 sys::TCL_OK
             }
-            Err(error) if error.kind == ErrorKind::Option && error.detail == "WRONGARGS" => {
-                interp.wrong_args(raw, 1, &error.message())
-            }
+            Err(error) if error.kind == ErrorKind::Option && error.detail == "WRONGARGS" => interp.wrong_args(raw, 1, &error.message()),
             Err(error) => interp.fail(&error),
         }
     });
@@ -87,8 +85,7 @@ fn channel(interp: Interp, name: &str) -> Result<Tcl_Channel> {
 fn tls_layer<'a>(interp: Interp, name: &str) -> Result<&'a Shell> {
     let chan = channel(interp, name)?;
     // SAFETY: live channel; the layer is used only within this command.
-    unsafe { driver::find_tls(chan) }
-        .ok_or_else(|| TlsError::new(ErrorKind::Channel, name, format!("channel \"{name}\" is not a TLS channel")))
+    unsafe { driver::find_tls(chan) }.ok_or_else(|| TlsError::new(ErrorKind::Channel, name, format!("channel \"{name}\" is not a TLS channel")))
 }
 
 /// `-option value` pairs; binary options keep their byte-array form.
@@ -271,15 +268,9 @@ fn connection(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     Ok(status_obj(status::connection_info(layer.ssl())))
 }
 
-const PROTOCOLS: &[(&str, SslVersion)] = &[
-    ("tls1", SslVersion::TLS1),
-    ("tls1.1", SslVersion::TLS1_1),
-    ("tls1.2", SslVersion::TLS1_2),
-    ("tls1.3", SslVersion::TLS1_3),
-];
+const PROTOCOLS: &[(&str, SslVersion)] = &[("tls1", SslVersion::TLS1), ("tls1.1", SslVersion::TLS1_1), ("tls1.2", SslVersion::TLS1_2), ("tls1.3", SslVersion::TLS1_3)];
 
-/// Ranks OpenSSL's cipher version names (`SSL_CIPHER_get_version`).
-
+/// `tls::ciphers ?protocol? ?verbose? ?supported?`.
 fn ciphers(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() > 4 {
         return Err(wrong_args("?protocol? ?verbose? ?supported?"));

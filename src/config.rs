@@ -25,10 +25,34 @@ impl RawValue {
 /// The options of `tls::import`, in the order of the error message. The
 /// second spellings that the manual also uses are accepted as aliases.
 pub const IMPORT_OPTIONS: &[&str] = &[
-    "-alpn", "-cadir", "-cafile", "-castore", "-cert", "-certfile", "-cipher", "-ciphersuites",
-    "-command", "-dhparams", "-key", "-keyfile", "-model", "-password", "-post_handshake",
-    "-request", "-require", "-security_level", "-server", "-servername", "-session_id", "-ssl2",
-    "-ssl3", "-tls1", "-tls1.1", "-tls1.2", "-tls1.3", "-validatecommand",
+    "-alpn",
+    "-cadir",
+    "-cafile",
+    "-castore",
+    "-cert",
+    "-certfile",
+    "-cipher",
+    "-ciphersuites",
+    "-command",
+    "-dhparams",
+    "-key",
+    "-keyfile",
+    "-model",
+    "-password",
+    "-post_handshake",
+    "-request",
+    "-require",
+    "-security_level",
+    "-server",
+    "-servername",
+    "-session_id",
+    "-ssl2",
+    "-ssl3",
+    "-tls1",
+    "-tls1.1",
+    "-tls1.2",
+    "-tls1.3",
+    "-validatecommand",
 ];
 
 /// Second spellings found in the manual (and in TclTLS 1.x scripts).
@@ -136,11 +160,7 @@ impl TlsConfig {
             "-security_level" => {
                 let level = parse_int(option, &value.text)?;
                 if !(0..=5).contains(&level) {
-                    return Err(TlsError::new(
-                        ErrorKind::Value,
-                        option,
-                        format!("bad value \"{}\" for -security_level: must be an integer from 0 to 5", value.text),
-                    ));
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{}\" for -security_level: must be an integer from 0 to 5", value.text)));
                 }
                 self.security_level = Some(level);
             }
@@ -185,11 +205,7 @@ fn non_empty_text(text: &str) -> Option<String> {
 
 pub fn bad_option(name: &str) -> TlsError {
     let (last, rest) = IMPORT_OPTIONS.split_last().unwrap_or((&"", &[]));
-    TlsError::new(
-        ErrorKind::Option,
-        name,
-        format!("bad option \"{name}\": must be {}, or {last}", rest.join(", ")),
-    )
+    TlsError::new(ErrorKind::Option, name, format!("bad option \"{name}\": must be {}, or {last}", rest.join(", ")))
 }
 
 /// Tcl's boolean syntax: integers (non-zero is true) and unique prefixes of
@@ -206,11 +222,7 @@ pub fn parse_bool(option: &str, text: &str) -> Result<bool> {
     if matches("false", 1) || matches("no", 1) || matches("off", 2) {
         return Ok(false);
     }
-    Err(TlsError::new(
-        ErrorKind::Value,
-        option,
-        format!("expected boolean value for {option} but got \"{text}\""),
-    ))
+    Err(TlsError::new(ErrorKind::Value, option, format!("expected boolean value for {option} but got \"{text}\"")))
 }
 
 /// A Tcl integer in decimal, hex (`0x`) or octal (`0o`) notation.
@@ -231,13 +243,7 @@ pub fn parse_int(option: &str, text: &str) -> Result<i32> {
         .ok()
         .map(|n| if negative { -n } else { n })
         .and_then(|n| i32::try_from(n).ok())
-        .ok_or_else(|| {
-            TlsError::new(
-                ErrorKind::Value,
-                option,
-                format!("expected integer value for {option} but got \"{text}\""),
-            )
-        })
+        .ok_or_else(|| TlsError::new(ErrorKind::Value, option, format!("expected integer value for {option} but got \"{text}\"")))
 }
 
 /// A Tcl list of simple words (ALPN protocol names cannot hold spaces).
@@ -250,8 +256,7 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TlsConfig> {
-        let pairs: Vec<(String, RawValue)> =
-            pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
+        let pairs: Vec<(String, RawValue)> = pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
         TlsConfig::parse(&pairs)
     }
 

@@ -16,10 +16,7 @@ use openssl::dh::Dh;
 use std::net::IpAddr;
 
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{
-    AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
-    SslSessionCacheMode, SslVerifyMode, SslVersion,
-};
+use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
 
 use crate::config::{Protocols, TlsConfig};
@@ -256,25 +253,18 @@ fn set_protocols(builder: &mut SslContextBuilder, p: &Protocols) -> Result<()> {
 fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: PasswordSource) -> Result<()> {
     let mut have_cert = false;
     if let Some(der) = &config.cert {
-        let cert = X509::from_der(der)
-            .map_err(|e| TlsError::ssl(ErrorKind::Key, "bad value for -cert: not a DER certificate", &e))?;
+        let cert = X509::from_der(der).map_err(|e| TlsError::ssl(ErrorKind::Key, "bad value for -cert: not a DER certificate", &e))?;
         builder.set_certificate(&cert).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -cert", &e))?;
         have_cert = true;
     } else if let Some(path) = &config.certfile {
         let pem = read_file("-certfile", path)?;
-        let mut chain = X509::stack_from_pem(&pem)
-            .map_err(|e| file_error("-certfile", path, "no certificate in file", &e))?
-            .into_iter();
-        let leaf = chain.next().ok_or_else(|| {
-            TlsError::new(ErrorKind::File, path.as_str(), format!("-certfile \"{path}\": no PEM certificate in file"))
-        })?;
+        let mut chain = X509::stack_from_pem(&pem).map_err(|e| file_error("-certfile", path, "no certificate in file", &e))?.into_iter();
+        let leaf = chain.next().ok_or_else(|| TlsError::new(ErrorKind::File, path.as_str(), format!("-certfile \"{path}\": no PEM certificate in file")))?;
         builder.set_certificate(&leaf).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -certfile", &e))?;
         // The whole chain is sent, so peers that trust only the root can
         // verify a certificate issued by an intermediate.
         for extra in chain {
-            builder
-                .add_extra_chain_cert(extra)
-                .map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot add chain certificate", &e))?;
+            builder.add_extra_chain_cert(extra).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot add chain certificate", &e))?;
         }
         have_cert = true;
     }
@@ -298,12 +288,8 @@ fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: 
             })?;
             builder.check_private_key().map_err(|_| mismatch())?;
         }
-        (true, None) => {
-            return Err(TlsError::new(ErrorKind::Key, "MISSING", "a certificate needs a private key (-keyfile or -key)"))
-        }
-        (false, Some(_)) => {
-            return Err(TlsError::new(ErrorKind::Key, "MISSING", "a private key needs a certificate (-certfile or -cert)"))
-        }
+        (true, None) => return Err(TlsError::new(ErrorKind::Key, "MISSING", "a certificate needs a private key (-keyfile or -key)")),
+        (false, Some(_)) => return Err(TlsError::new(ErrorKind::Key, "MISSING", "a private key needs a certificate (-certfile or -cert)")),
         (false, None) => {}
     }
     Ok(())
@@ -335,11 +321,7 @@ fn key_from_pem_file(option: &str, path: &str, password: PasswordSource) -> Resu
     result.map_err(|e| {
         if asked || encrypted {
             let why = if supplied { "wrong password" } else { "no password given" };
-            TlsError::new(
-                ErrorKind::Key,
-                "PASSWORD",
-                format!("cannot decrypt private key in \"{path}\": {why} (use -password)"),
-            )
+            TlsError::new(ErrorKind::Key, "PASSWORD", format!("cannot decrypt private key in \"{path}\": {why} (use -password)"))
         } else {
             file_error(option, path, "no private key in file", &e)
         }
@@ -359,16 +341,13 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
         }
     }
     if config.cafile.is_some() || config.cadir.is_some() {
-        builder
-            .load_verify_locations(config.cafile.as_deref().map(std::path::Path::new), config.cadir.as_deref().map(std::path::Path::new))
-            .map_err(|e| {
-                let path = config.cafile.clone().or(config.cadir.clone()).unwrap_or_default();
-                file_error("-cafile", &path, "no CA certificates loaded", &e)
-            })?;
+        builder.load_verify_locations(config.cafile.as_deref().map(std::path::Path::new), config.cadir.as_deref().map(std::path::Path::new)).map_err(|e| {
+            let path = config.cafile.clone().or(config.cadir.clone()).unwrap_or_default();
+            file_error("-cafile", &path, "no CA certificates loaded", &e)
+        })?;
     }
     if let Some(uri) = &config.castore {
-        openssl_extra::load_verify_store(builder, uri)
-            .map_err(|e| TlsError::ssl(ErrorKind::File, &format!("-castore \"{uri}\": cannot load CA store"), &e))?;
+        openssl_extra::load_verify_store(builder, uri).map_err(|e| TlsError::ssl(ErrorKind::File, &format!("-castore \"{uri}\": cannot load CA store"), &e))?;
     }
     if config.cafile.is_none() && config.cadir.is_none() && config.castore.is_none() {
         // The platform trust store; SSL_CERT_FILE and SSL_CERT_DIR apply.
@@ -456,11 +435,7 @@ fn read_file(option: &str, path: &str) -> Result<Vec<u8>> {
 
 fn file_error(option: &str, path: &str, what: &str, stack: &openssl::error::ErrorStack) -> TlsError {
     let reason = crate::error::describe_stack(stack);
-    let message = if reason.is_empty() {
-        format!("{option} \"{path}\": {what}")
-    } else {
-        format!("{option} \"{path}\": {what} ({reason})")
-    };
+    let message = if reason.is_empty() { format!("{option} \"{path}\": {what}") } else { format!("{option} \"{path}\": {what} ({reason})") };
     TlsError::new(ErrorKind::File, path, message)
 }
 

@@ -70,8 +70,7 @@ pub struct TlsEngine {
 
 impl TlsEngine {
     pub fn new(ssl: Ssl, expected_name: Option<String>) -> Result<TlsEngine> {
-        let stream = SslStream::new(ssl, MemoryPipe::default())
-            .map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot create TLS connection", &e))?;
+        let stream = SslStream::new(ssl, MemoryPipe::default()).map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot create TLS connection", &e))?;
         Ok(TlsEngine { stream, handshake_done: false, expected_name, heard_from_peer: false })
     }
 
@@ -142,9 +141,7 @@ impl TlsEngine {
         while written < data.len() {
             match self.stream.ssl_write(&data[written..]) {
                 Ok(n) => written += n,
-                Err(e) if e.code() == ErrorCode::WANT_READ => {
-                    return Ok(if written > 0 { Some(written) } else { None })
-                }
+                Err(e) if e.code() == ErrorCode::WANT_READ => return Ok(if written > 0 { Some(written) } else { None }),
                 Err(e) => return Err(self.describe(e)),
             }
         }
@@ -232,17 +229,9 @@ impl TlsEngine {
             return TlsError::new(ErrorKind::Verify, verify.as_raw().to_string(), message);
         }
         let eof = self.stream.get_ref().eof;
-        let (kind, prefix) = if during_handshake {
-            (ErrorKind::Handshake, "handshake failed")
-        } else {
-            (ErrorKind::Io, "TLS error")
-        };
+        let (kind, prefix) = if during_handshake { (ErrorKind::Handshake, "handshake failed") } else { (ErrorKind::Io, "TLS error") };
         let (detail, why) = if !reasons.is_empty() {
-            let first = error
-                .ssl_error()
-                .and_then(|s| s.errors().first().and_then(|e| e.reason()))
-                .unwrap_or("ssl")
-                .to_string();
+            let first = error.ssl_error().and_then(|s| s.errors().first().and_then(|e| e.reason())).unwrap_or("ssl").to_string();
             (first, reasons)
         } else if eof {
             ("eof".to_string(), "unexpected eof while reading".to_string())

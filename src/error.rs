@@ -89,12 +89,7 @@ impl TlsError {
     /// An OpenSSL error stack under `kind`, the message made of its reasons.
     pub fn ssl(kind: ErrorKind, what: &str, stack: &ErrorStack) -> TlsError {
         let reason = describe_stack(stack);
-        let detail = stack
-            .errors()
-            .first()
-            .and_then(|e| e.reason())
-            .unwrap_or("unknown")
-            .to_string();
+        let detail = stack.errors().first().and_then(|e| e.reason()).unwrap_or("unknown").to_string();
         TlsError::new(kind, detail, if reason.is_empty() { what.to_string() } else { format!("{what}: {reason}") })
     }
 }

@@ -63,13 +63,7 @@ pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
         // SAFETY: live interpreter; C strings for the call.
         unsafe { sys::Tcl_PkgProvideEx(interp, c"tls".as_ptr(), version.as_ptr(), std::ptr::null()) }
     });
-    outcome.unwrap_or_else(|panic| {
-        if sys::stubs_ready() {
-            tcl::Interp(interp).fail(&error::TlsError::internal(&panic))
-        } else {
-            sys::TCL_ERROR
-        }
-    })
+    outcome.unwrap_or_else(|panic| if sys::stubs_ready() { tcl::Interp(interp).fail(&error::TlsError::internal(&panic)) } else { sys::TCL_ERROR })
 }
 
 /// Entry point for safe interpreters: the same commands, with file

@@ -19,7 +19,11 @@ pub fn load_verify_store(builder: &mut SslContextBuilder, uri: &str) -> Result<(
     // SAFETY: the builder owns a live SSL_CTX; the URI is a C string that
     // outlives the call, which copies what it needs.
     let ok = unsafe { SSL_CTX_load_verify_store(builder.as_ptr(), uri.as_ptr()) };
-    if ok == 1 { Ok(()) } else { Err(ErrorStack::get()) }
+    if ok == 1 {
+        Ok(())
+    } else {
+        Err(ErrorStack::get())
+    }
 }
 
 /// `SSL_CTX_set_post_handshake_auth`: let a TLS 1.3 server ask this client
@@ -71,11 +75,7 @@ pub fn cipher_list(ssl: &SslRef, supported: bool) -> Vec<CipherInfo> {
     // loop), whose elements are owned by the library. Each element is a
     // static SSL_CIPHER, valid for the program's life.
     unsafe {
-        let stack = if supported {
-            SSL_get1_supported_ciphers(ssl.as_ptr())
-        } else {
-            SSL_get_ciphers(ssl.as_ptr())
-        };
+        let stack = if supported { SSL_get1_supported_ciphers(ssl.as_ptr()) } else { SSL_get_ciphers(ssl.as_ptr()) };
         if stack.is_null() {
             return out;
         }
@@ -85,11 +85,7 @@ pub fn cipher_list(ssl: &SslRef, supported: bool) -> Vec<CipherInfo> {
                 continue;
             }
             let cipher = openssl::ssl::SslCipherRef::from_ptr(cipher);
-            out.push(CipherInfo {
-                name: cipher.name().to_string(),
-                description: cipher.description().trim_end().to_string(),
-                min_version: cipher.version().to_string(),
-            });
+            out.push(CipherInfo { name: cipher.name().to_string(), description: cipher.description().trim_end().to_string(), min_version: cipher.version().to_string() });
         }
         if supported {
             OPENSSL_sk_free(stack);
@@ -307,7 +303,11 @@ unsafe fn asn1_bytes(s: *const openssl_sys::ASN1_STRING) -> Vec<u8> {
     unsafe {
         let len = ASN1_STRING_length(s).max(0) as usize;
         let data = ASN1_STRING_get0_data(s);
-        if data.is_null() { Vec::new() } else { std::slice::from_raw_parts(data, len).to_vec() }
+        if data.is_null() {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(data, len).to_vec()
+        }
     }
 }
 
@@ -364,15 +364,7 @@ pub fn session_cache_mode(ssl: &SslRef) -> i64 {
 }
 
 extern "C" {
-    fn SSL_trace(
-        write_p: c_int,
-        version: c_int,
-        content_type: c_int,
-        buf: *const std::ffi::c_void,
-        len: usize,
-        ssl: *mut openssl_sys::SSL,
-        arg: *mut std::ffi::c_void,
-    );
+    fn SSL_trace(write_p: c_int, version: c_int, content_type: c_int, buf: *const std::ffi::c_void, len: usize, ssl: *mut openssl_sys::SSL, arg: *mut std::ffi::c_void);
     fn BIO_free(b: *mut openssl_sys::BIO) -> c_int;
 }
 
@@ -391,11 +383,7 @@ pub fn trace_text(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int,
         SSL_trace(sent as c_int, version, content_type, data.as_ptr() as *const std::ffi::c_void, data.len(), ssl.as_ptr(), bio as *mut std::ffi::c_void);
         let mut text: *mut c_char = std::ptr::null_mut();
         let len = openssl_sys::BIO_ctrl(bio, BIO_CTRL_INFO, 0, &mut text as *mut *mut c_char as *mut std::ffi::c_void);
-        let out = if text.is_null() || len <= 0 {
-            String::new()
-        } else {
-            String::from_utf8_lossy(std::slice::from_raw_parts(text as *const u8, len as usize)).into_owned()
-        };
+        let out = if text.is_null() || len <= 0 { String::new() } else { String::from_utf8_lossy(std::slice::from_raw_parts(text as *const u8, len as usize)).into_owned() };
         BIO_free(bio);
         out
     }

@@ -171,8 +171,7 @@ pub fn certificate_status(cert: &X509Ref) -> Status {
         status.push(("publicKey", text(hex_upper(&openssl_extra::public_key_bits(cert)))));
         status.push(("bits", Value::Int(key.bits() as i64)));
     }
-    let self_signed = cert.issuer_name_hash() == cert.subject_name_hash()
-        && cert.public_key().map(|k| cert.verify(&k).unwrap_or(false)).unwrap_or(false);
+    let self_signed = cert.issuer_name_hash() == cert.subject_name_hash() && cert.public_key().map(|k| cert.verify(&k).unwrap_or(false)).unwrap_or(false);
     status.push(("self_signed", Value::Int(self_signed as i64)));
     status.push(("sha1_hash", text(digest_hex(cert, MessageDigest::sha1()))));
     status.push(("sha256_hash", text(digest_hex(cert, MessageDigest::sha256()))));

@@ -33,12 +33,7 @@ fn run(cargo: &str, tclsh: &str) -> (i32, String) {
     }));
     let cargo = script(&dir, "fake-cargo", cargo);
     let tclsh = script(&dir, "fake-tclsh", tclsh);
-    let out = Command::new("bash")
-        .arg(dir.join("tests/run.sh"))
-        .env("CARGO", &cargo)
-        .env("TCLSH", &tclsh)
-        .output()
-        .unwrap();
+    let out = Command::new("bash").arg(dir.join("tests/run.sh")).env("CARGO", &cargo).env("TCLSH", &tclsh).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let _ = std::fs::remove_dir_all(&dir);
     (out.status.code().unwrap_or(-1), text.lines().last().unwrap_or_default().to_string())

@@ -23,7 +23,11 @@ fn find_header(env: &str, defaults: &[String], major: &str) -> String {
 
 /// The major version a header is for: Tcl 9's declares `Tcl_Size` lengths.
 fn version_of(text: &str) -> &'static str {
-    if text.contains("Tcl_CreateObjCommand2") { "9" } else { "8" }
+    if text.contains("Tcl_CreateObjCommand2") {
+        "9"
+    } else {
+        "8"
+    }
 }
 
 fn header86() -> String {

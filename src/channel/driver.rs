@@ -140,15 +140,7 @@ impl Shell {
         }
         let error = tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Io, "io", "TLS channel failed"));
         let code = Obj::list(error.error_code().iter().map(|w| Obj::string(w)));
-        let report = Obj::list([
-            Obj::string("-code"),
-            Obj::int(1),
-            Obj::string("-level"),
-            Obj::int(0),
-            Obj::string("-errorcode"),
-            code,
-            Obj::string(&error.message()),
-        ]);
+        let report = Obj::list([Obj::string("-code"), Obj::int(1), Obj::string("-level"), Obj::int(0), Obj::string("-errorcode"), code, Obj::string(&error.message())]);
         // SAFETY: our channel is live (alive checked); Tcl takes its own
         // reference to the message.
         unsafe { sys::Tcl_SetChannelError(self.chan.get(), report.as_ptr()) };
@@ -377,7 +369,11 @@ unsafe extern "C" fn handler_proc(data: ClientData, mask: c_int) -> c_int {
             Shell::enter(shell(data), 0, |shell, tls| {
                 let deliver = tls.on_lower_ready(mask);
                 shell.refresh_interest(tls);
-                if shell.alive() { deliver } else { 0 }
+                if shell.alive() {
+                    deliver
+                } else {
+                    0
+                }
             })
         }
     })
@@ -415,7 +411,11 @@ unsafe extern "C" fn timer_proc(data: ClientData) {
             Shell::enter(shell_ref, 0, |shell, tls| {
                 let mask = tls.on_timer();
                 shell.refresh_interest(tls);
-                if shell.alive() { mask } else { 0 }
+                if shell.alive() {
+                    mask
+                } else {
+                    0
+                }
             })
         };
         if mask != 0 {
@@ -438,11 +438,7 @@ pub unsafe fn channel_option(chan: Tcl_Channel, name: &std::ffi::CStr) -> Option
         sys::Tcl_DStringInit(ds.as_mut_ptr());
         let ok = sys::Tcl_GetChannelOption(std::ptr::null_mut(), chan, name.as_ptr(), ds.as_mut_ptr());
         let ds_ref = &*ds.as_ptr();
-        let value = if ds_ref.string.is_null() {
-            String::new()
-        } else {
-            std::ffi::CStr::from_ptr(ds_ref.string).to_string_lossy().into_owned()
-        };
+        let value = if ds_ref.string.is_null() { String::new() } else { std::ffi::CStr::from_ptr(ds_ref.string).to_string_lossy().into_owned() };
         sys::Tcl_DStringFree(ds.as_mut_ptr());
         (ok == sys::TCL_OK).then_some(value)
     }

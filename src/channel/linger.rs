@@ -91,9 +91,7 @@ impl Linger {
     fn send_pending(&mut self) -> bool {
         while !self.pending.is_empty() {
             // SAFETY: our descriptor; the buffer is readable for its length.
-            let n = unsafe {
-                libc::send(self.fd, self.pending.as_ptr() as *const libc::c_void, self.pending.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-            };
+            let n = unsafe { libc::send(self.fd, self.pending.as_ptr() as *const libc::c_void, self.pending.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
             if n < 0 {
                 let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
                 return errno == libc::EAGAIN || errno == libc::EWOULDBLOCK || errno == libc::EINTR;
@@ -106,7 +104,11 @@ impl Linger {
     }
 
     fn interest(&self) -> c_int {
-        if self.pending.is_empty() { sys::TCL_READABLE } else { sys::TCL_READABLE | sys::TCL_WRITABLE }
+        if self.pending.is_empty() {
+            sys::TCL_READABLE
+        } else {
+            sys::TCL_READABLE | sys::TCL_WRITABLE
+        }
     }
 }
 

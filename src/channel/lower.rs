@@ -112,7 +112,11 @@ impl LowerChannel {
         }
         // SAFETY: reads the thread's errno as Tcl recorded it.
         let errno = unsafe { sys::Tcl_GetErrno() };
-        if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK { Ok(0) } else { Err(errno) }
+        if errno == libc::EAGAIN || errno == libc::EWOULDBLOCK {
+            Ok(0)
+        } else {
+            Err(errno)
+        }
     }
 
     fn type_ptr(&self) -> *const sys::Tcl_ChannelType {

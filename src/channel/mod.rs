@@ -18,10 +18,10 @@ use openssl::ssl::SslContext;
 
 use crate::callbacks;
 use crate::config::TlsConfig;
-use crate::tcl::Obj;
 use crate::engine::{ReadOutcome, TlsEngine};
 use crate::error::{ErrorKind, TlsError};
 use crate::tcl::sys::{TCL_READABLE, TCL_WRITABLE};
+use crate::tcl::Obj;
 use lower::{LowerChannel, LowerRead};
 
 /// Plaintext encrypted at a time before its records are sent.
@@ -81,19 +81,7 @@ pub struct TlsChannel {
 
 impl TlsChannel {
     pub fn new(engine: TlsEngine, lower: LowerChannel, config: Arc<TlsConfig>, context: SslContext) -> TlsChannel {
-        TlsChannel {
-            engine,
-            lower,
-            config,
-            context,
-            blocking: true,
-            watch_mask: 0,
-            fatal: None,
-            peer_end: PeerEnd::Open,
-            lower_eof: false,
-            started: false,
-            unstacking: false,
-        }
+        TlsChannel { engine, lower, config, context, blocking: true, watch_mask: 0, fatal: None, peer_end: PeerEnd::Open, lower_eof: false, started: false, unstacking: false }
     }
 
     /// Records a fatal error (once), naming the callback that caused it if
@@ -181,7 +169,11 @@ impl TlsChannel {
     }
 
     fn check(&self) -> Result<(), Stall> {
-        if self.fatal.is_some() { Err(Stall::Failed) } else { Ok(()) }
+        if self.fatal.is_some() {
+            Err(Stall::Failed)
+        } else {
+            Ok(())
+        }
     }
 
     /// Runs the handshake as far as it goes without waiting (non-blocking)
@@ -226,7 +218,11 @@ impl TlsChannel {
 
     /// Blocking: sends everything. Non-blocking: sends what it can.
     fn flush_or_wait(&mut self) -> Result<(), Stall> {
-        if self.blocking { self.flush() } else { self.flush_some() }
+        if self.blocking {
+            self.flush()
+        } else {
+            self.flush_some()
+        }
     }
 
     /// The driver's input proc: plaintext into `buf`, 0 only at EOF.

@@ -157,9 +157,7 @@ impl Obj {
         // SAFETY: live object; on success Tcl gives `count` element
         // pointers, which we take references to before anything else runs.
         unsafe {
-            if sys::Tcl_ListObjGetElements(std::ptr::null_mut(), self.as_ptr(), &mut count, &mut items)
-                != sys::TCL_OK
-            {
+            if sys::Tcl_ListObjGetElements(std::ptr::null_mut(), self.as_ptr(), &mut count, &mut items) != sys::TCL_OK {
                 return None;
             }
             Some((0..count.max(0) as usize).filter_map(|i| Obj::from_raw(*items.add(i))).collect())
@@ -262,7 +260,11 @@ impl Interp {
                 sys::Tcl_BackgroundException(self.0, code);
             }
             sys::Tcl_RestoreInterpState(self.0, state);
-            if code == sys::TCL_ERROR { Err(result.text()) } else { Ok(result) }
+            if code == sys::TCL_ERROR {
+                Err(result.text())
+            } else {
+                Ok(result)
+            }
         }
     }
 }

@@ -59,7 +59,7 @@ pub const TCL_CLOSE_WRITE: c_int = 1 << 2;
 /// tells Tcl to call `close2Proc`; Tcl 9 has no close proc and requires
 /// NULL there.
 #[cfg(not(feature = "tcl9"))]
-pub const CLOSE_PROC_FIELD: *const c_void = 1 as *const c_void;
+pub const CLOSE_PROC_FIELD: *const c_void = std::ptr::without_provenance(1);
 #[cfg(feature = "tcl9")]
 pub const CLOSE_PROC_FIELD: *const c_void = std::ptr::null();
 pub const TCL_CHANNEL_VERSION_5: usize = 5;
@@ -106,19 +106,15 @@ pub struct Tcl_DString {
 /// A command procedure: `Tcl_ObjCmdProc` (int objc) in 8.6, registered
 /// with `Tcl_CreateObjCommand`; `Tcl_ObjCmdProc2` (Tcl_Size objc) in 9.0,
 /// registered with `Tcl_CreateObjCommand2`.
-pub type Tcl_ObjCmdProc =
-    unsafe extern "C" fn(ClientData, *mut Tcl_Interp, TclSize, *const *mut Tcl_Obj) -> c_int;
+pub type Tcl_ObjCmdProc = unsafe extern "C" fn(ClientData, *mut Tcl_Interp, TclSize, *const *mut Tcl_Obj) -> c_int;
 pub type Tcl_CmdDeleteProc = unsafe extern "C" fn(ClientData);
 pub type Tcl_TimerProc = unsafe extern "C" fn(ClientData);
 pub type Tcl_FileProc = unsafe extern "C" fn(ClientData, c_int);
 
 pub type DriverInputProc = unsafe extern "C" fn(ClientData, *mut c_char, c_int, *mut c_int) -> c_int;
-pub type DriverOutputProc =
-    unsafe extern "C" fn(ClientData, *const c_char, c_int, *mut c_int) -> c_int;
-pub type DriverSetOptionProc =
-    unsafe extern "C" fn(ClientData, *mut Tcl_Interp, *const c_char, *const c_char) -> c_int;
-pub type DriverGetOptionProc =
-    unsafe extern "C" fn(ClientData, *mut Tcl_Interp, *const c_char, *mut Tcl_DString) -> c_int;
+pub type DriverOutputProc = unsafe extern "C" fn(ClientData, *const c_char, c_int, *mut c_int) -> c_int;
+pub type DriverSetOptionProc = unsafe extern "C" fn(ClientData, *mut Tcl_Interp, *const c_char, *const c_char) -> c_int;
+pub type DriverGetOptionProc = unsafe extern "C" fn(ClientData, *mut Tcl_Interp, *const c_char, *mut Tcl_DString) -> c_int;
 pub type DriverWatchProc = unsafe extern "C" fn(ClientData, c_int);
 pub type DriverGetHandleProc = unsafe extern "C" fn(ClientData, c_int, *mut ClientData) -> c_int;
 pub type DriverClose2Proc = unsafe extern "C" fn(ClientData, *mut Tcl_Interp, c_int) -> c_int;
@@ -207,9 +203,7 @@ pub unsafe fn init_stubs(interp: *mut Tcl_Interp) -> Result<(), LoadError> {
     let wanted = if TCL_MAJOR == 9 { c"9.0" } else { c"8.6" };
     // SAFETY: the table is valid (magic checked); arguments are C strings
     // and an out pointer that lives for the call.
-    let version = unsafe {
-        Tcl_PkgRequireEx(interp, c"Tcl".as_ptr(), wanted.as_ptr(), 0, &mut client_data as *mut *mut c_void as *mut c_void)
-    };
+    let version = unsafe { Tcl_PkgRequireEx(interp, c"Tcl".as_ptr(), wanted.as_ptr(), 0, &mut client_data as *mut *mut c_void as *mut c_void) };
     if version.is_null() {
         // Tcl left "version conflict for package "Tcl": have X, need Y".
         return Err(LoadError::Reported);
