@@ -219,7 +219,7 @@ impl TlsEngine {
         let verify = self.stream.ssl().verify_result();
         let reasons = error.ssl_error().map(describe_stack).unwrap_or_default();
         if during_handshake && verify != X509VerifyResult::OK && reasons.contains("certificate verify failed") {
-            let mut message = format!("certificate verify failed: {}", verify.error_string());
+            let mut message = format!("handshake failed: certificate verify failed: {}", verify.error_string());
             // X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH
             if matches!(verify.as_raw(), 62 | 64) {
                 if let Some(name) = &self.expected_name {

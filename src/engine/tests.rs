@@ -168,7 +168,7 @@ fn untrusted_certificate_is_refused() {
     let (mut client, mut server) = (client, server);
     let error = handshake(&mut client, &mut server).unwrap_err();
     assert_eq!(error.kind, ErrorKind::Verify);
-    assert!(error.message().starts_with("certificate verify failed: "), "{}", error.message());
+    assert!(error.message().starts_with("handshake failed: certificate verify failed: "), "{}", error.message());
 }
 
 #[test]
