@@ -12,12 +12,13 @@ use std::collections::HashMap;
 use std::ffi::c_int;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use foreign_types::ForeignTypeRef;
 use openssl::error::ErrorStack;
 use openssl::ex_data::Index;
 use openssl::ssl::{AlpnError, ClientHelloResponse, NameType, SniError, Ssl, SslAlert, SslContext, SslRef, SslSession};
 use openssl::x509::{X509StoreContextRef, X509VerifyResult};
 
-use crate::commands::status_obj;
+use crate::status::status_obj;
 use crate::tcl::sys::Tcl_Interp;
 use crate::tcl::{Interp, Obj};
 use crate::{openssl_extra, status};
@@ -204,8 +205,8 @@ pub fn hooks(ssl: &SslRef) -> Option<Arc<Hooks>> {
 pub fn attach(ssl: &mut SslRef, hooks: Hooks, verify_mode: openssl::ssl::SslVerifyMode) {
     let hooks = Arc::new(hooks);
     if hooks.command.is_some() {
-        openssl_extra::set_info_callback(ssl);
-        openssl_extra::set_msg_callback(ssl);
+        openssl_extra::set_info_callback(ssl, info_trampoline);
+        openssl_extra::set_msg_callback(ssl, msg_trampoline);
     }
     let for_verify = hooks.clone();
     ssl.set_verify_callback(verify_mode, move |ok, ctx| {
@@ -245,6 +246,37 @@ fn verify(hooks: &Hooks, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
 }
 
 /// `-command info`: state changes and alerts.
+/// OpenSSL's info callback: state changes and alerts go to [`on_info`].
+unsafe extern "C" fn info_trampoline(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
+    crate::tcl::boundary((), || {
+        // SAFETY: OpenSSL passes the live connection the callback is
+        // registered on.
+        let ssl = unsafe { SslRef::from_ptr(ssl as *mut openssl_sys::SSL) };
+        on_info(ssl, where_, ret);
+    })
+}
+
+/// OpenSSL's message callback: protocol messages go to [`on_message`].
+unsafe extern "C" fn msg_trampoline(
+    write_p: c_int,
+    version: c_int,
+    content_type: c_int,
+    buf: *const std::ffi::c_void,
+    len: usize,
+    ssl: *mut openssl_sys::SSL,
+    _arg: *mut std::ffi::c_void,
+) {
+    crate::tcl::boundary((), || {
+        // SAFETY: OpenSSL passes the live connection and `len` readable
+        // bytes at `buf` for the duration of the call.
+        let (ssl, data) = unsafe {
+            let data = if buf.is_null() || len == 0 { &[][..] } else { std::slice::from_raw_parts(buf as *const u8, len) };
+            (SslRef::from_ptr(ssl), data)
+        };
+        on_message(ssl, write_p != 0, version, content_type, data);
+    })
+}
+
 pub fn on_info(ssl: &SslRef, where_: c_int, ret: c_int) {
     const ST_CONNECT: c_int = 0x1000;
     const ST_ACCEPT: c_int = 0x2000;

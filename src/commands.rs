@@ -15,7 +15,7 @@ use crate::context::{context_for, new_connection};
 use crate::engine::TlsEngine;
 use crate::error::{ErrorKind, Result, TlsError};
 use crate::openssl_extra;
-use crate::status::{self, Value};
+use crate::status;
 use crate::tcl::sys::{self, Tcl_Channel, Tcl_Obj};
 use crate::tcl::{boundary, cstring, Interp, Obj};
 
@@ -244,20 +244,7 @@ fn status_cmd(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if let Some(cert) = cert {
         items.extend(status::certificate_status(&cert));
     }
-    Ok(status_obj(items))
-}
-
-/// A status list as a Tcl dictionary-style list.
-pub fn status_obj(items: status::Status) -> Obj {
-    Obj::list(items.into_iter().flat_map(|(key, value)| {
-        let value = match value {
-            Value::Text(s) => Obj::string(&s),
-            Value::Int(n) => Obj::int(n),
-            Value::List(items) => Obj::list(items.iter().map(|s| Obj::string(s))),
-            Value::Bytes(bytes) => Obj::bytes(&bytes),
-        };
-        [Obj::string(key), value]
-    }))
+    Ok(status::status_obj(items))
 }
 
 fn connection(interp: Interp, objv: &[Obj]) -> Result<Obj> {
@@ -265,7 +252,7 @@ fn connection(interp: Interp, objv: &[Obj]) -> Result<Obj> {
         return Err(wrong_args("channel"));
     }
     let layer = tls_layer(interp, &objv[1].text())?;
-    Ok(status_obj(status::connection_info(layer.ssl())))
+    Ok(status::status_obj(status::connection_info(layer.ssl())))
 }
 
 const PROTOCOLS: &[(&str, SslVersion)] = &[("tls1", SslVersion::TLS1), ("tls1.1", SslVersion::TLS1_1), ("tls1.2", SslVersion::TLS1_2), ("tls1.3", SslVersion::TLS1_3)];

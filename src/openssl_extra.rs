@@ -142,45 +142,22 @@ unsafe fn static_text(ptr: *const c_char) -> String {
     unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
 }
 
-/// `SSL_set_info_callback`: state changes and alerts go to
-/// `crate::callbacks::on_info`.
-pub fn set_info_callback(ssl: &mut SslRef) {
-    unsafe extern "C" fn trampoline(ssl: *const openssl_sys::SSL, where_: c_int, ret: c_int) {
-        crate::tcl::boundary((), || {
-            // SAFETY: OpenSSL passes the live connection the callback is
-            // registered on.
-            let ssl = unsafe { SslRef::from_ptr(ssl as *mut openssl_sys::SSL) };
-            crate::callbacks::on_info(ssl, where_, ret);
-        })
-    }
-    // SAFETY: live SSL; the trampoline has the C signature OpenSSL expects.
-    unsafe { SSL_set_info_callback(ssl.as_ptr(), Some(trampoline)) };
+/// The C signature of an info callback (`SSL_set_info_callback`).
+pub type InfoCallback = unsafe extern "C" fn(*const openssl_sys::SSL, c_int, c_int);
+/// The C signature of a message callback (`SSL_set_msg_callback`).
+pub type MsgCallback = unsafe extern "C" fn(c_int, c_int, c_int, *const std::ffi::c_void, usize, *mut openssl_sys::SSL, *mut std::ffi::c_void);
+
+/// `SSL_set_info_callback`. The trampoline lives with the code it serves
+/// (`crate::callbacks`).
+pub fn set_info_callback(ssl: &mut SslRef, callback: InfoCallback) {
+    // SAFETY: live SSL; the callback has the C signature OpenSSL expects.
+    unsafe { SSL_set_info_callback(ssl.as_ptr(), Some(callback)) };
 }
 
-/// `SSL_set_msg_callback`: protocol messages go to
-/// `crate::callbacks::on_message`.
-pub fn set_msg_callback(ssl: &mut SslRef) {
-    unsafe extern "C" fn trampoline(
-        write_p: c_int,
-        version: c_int,
-        content_type: c_int,
-        buf: *const std::ffi::c_void,
-        len: usize,
-        ssl: *mut openssl_sys::SSL,
-        _arg: *mut std::ffi::c_void,
-    ) {
-        crate::tcl::boundary((), || {
-            // SAFETY: OpenSSL passes the live connection and `len` readable
-            // bytes at `buf` for the duration of the call.
-            let (ssl, data) = unsafe {
-                let data = if buf.is_null() || len == 0 { &[][..] } else { std::slice::from_raw_parts(buf as *const u8, len) };
-                (SslRef::from_ptr(ssl), data)
-            };
-            crate::callbacks::on_message(ssl, write_p != 0, version, content_type, data);
-        })
-    }
-    // SAFETY: live SSL; the trampoline has the C signature OpenSSL expects.
-    unsafe { SSL_set_msg_callback(ssl.as_ptr(), Some(trampoline)) };
+/// `SSL_set_msg_callback`.
+pub fn set_msg_callback(ssl: &mut SslRef, callback: MsgCallback) {
+    // SAFETY: live SSL; the callback has the C signature OpenSSL expects.
+    unsafe { SSL_set_msg_callback(ssl.as_ptr(), Some(callback)) };
 }
 
 /// `SSL_state_string_long`.
@@ -265,7 +242,7 @@ pub fn peer_signature(ssl: &SslRef) -> (Option<openssl::nid::Nid>, Option<openss
 
 /// `SSL_get_client_CA_list`: the CA names a server accepts client
 /// certificates from (on a client: the list the server sent).
-pub fn client_ca_names(ssl: &SslRef) -> Vec<String> {
+pub fn client_ca_names(ssl: &SslRef) -> Vec<openssl::x509::X509Name> {
     let mut names = Vec::new();
     // SAFETY: live SSL; the stack and its names belong to it and are only
     // read here.
@@ -277,7 +254,9 @@ pub fn client_ca_names(ssl: &SslRef) -> Vec<String> {
         for i in 0..OPENSSL_sk_num(stack) {
             let name = OPENSSL_sk_value(stack, i) as *mut openssl_sys::X509_NAME;
             if !name.is_null() {
-                names.push(crate::status::name_rfc2253(openssl::x509::X509NameRef::from_ptr(name)));
+                if let Ok(name) = openssl::x509::X509NameRef::from_ptr(name).to_owned() {
+                    names.push(name);
+                }
             }
         }
     }

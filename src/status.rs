@@ -8,6 +8,7 @@ use openssl::ssl::{SslRef, SslVerifyMode, SslVersion};
 use openssl::x509::{X509NameRef, X509Ref};
 
 use crate::openssl_extra;
+use crate::tcl::Obj;
 
 /// A status value: Tcl gets strings, integers or lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +53,7 @@ pub fn connection_status(ssl: &SslRef, verify_mode: SslVerifyMode, peer_end: &st
     let (hash, kind) = openssl_extra::peer_signature(ssl);
     status.push(("signatureHashAlgorithm", text(hash.map(nid_name).unwrap_or_default())));
     status.push(("signatureType", text(kind.map(nid_name).unwrap_or_default())));
-    status.push(("ca_names", Value::List(openssl_extra::client_ca_names(ssl))));
+    status.push(("ca_names", Value::List(ca_names(ssl))));
     status.push(("peer_close", text(peer_end)));
     status
 }
@@ -68,7 +69,7 @@ pub fn connection_info(ssl: &SslRef) -> Status {
     info.push(("is_server", Value::Int(ssl.is_server() as i64)));
     info.push(("compression", text("none")));
     info.push(("expansion", text("none")));
-    info.push(("caList", Value::List(openssl_extra::client_ca_names(ssl))));
+    info.push(("caList", Value::List(ca_names(ssl))));
     if let Some(cipher) = ssl.current_cipher() {
         let (aead, id) = openssl_extra::cipher_aead_and_id(cipher);
         info.push(("cipher", text(cipher.name())));
@@ -209,6 +210,24 @@ fn ip_text(bytes: &[u8]) -> String {
 
 /// A distinguished name in RFC 2253 form, most specific part first
 /// (`CN=localhost,O=Example,C=US`), as `X509_NAME_print_ex` prints it.
+/// The client CA names of a connection, as RFC 2253 strings.
+fn ca_names(ssl: &SslRef) -> Vec<String> {
+    openssl_extra::client_ca_names(ssl).iter().map(|n| name_rfc2253(n)).collect()
+}
+
+/// A status list as a Tcl dictionary-style list.
+pub fn status_obj(items: Status) -> Obj {
+    Obj::list(items.into_iter().flat_map(|(key, value)| {
+        let value = match value {
+            Value::Text(s) => Obj::string(&s),
+            Value::Int(n) => Obj::int(n),
+            Value::List(items) => Obj::list(items.iter().map(|s| Obj::string(s))),
+            Value::Bytes(bytes) => Obj::bytes(&bytes),
+        };
+        [Obj::string(key), value]
+    }))
+}
+
 pub fn name_rfc2253(name: &X509NameRef) -> String {
     let parts: Vec<String> = name
         .entries()
