@@ -258,4 +258,4 @@ fn whole_record(data: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

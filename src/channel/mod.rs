@@ -63,9 +63,37 @@ pub enum Stall {
     Failed,
 }
 
-pub struct TlsChannel {
+/// What the channel's rules need of the channel below. The driver uses
+/// [`LowerChannel`] (Tcl's channel); the rules' unit tests use an in-memory
+/// one, so EOF, EAGAIN, watch masks and close run under `cargo test`.
+pub trait Lower {
+    /// One raw read (waits in blocking mode).
+    fn read(&self, buf: &mut [u8]) -> LowerRead;
+    /// How many bytes went out; `Ok(0)` if it would block.
+    fn write(&self, data: &[u8]) -> Result<usize, c_int>;
+    fn set_blocking(&self, blocking: bool);
+    /// Waits up to `timeout_ms` for input; whether some arrived.
+    fn wait_readable(&self, timeout_ms: i32) -> bool;
+}
+
+impl Lower for LowerChannel {
+    fn read(&self, buf: &mut [u8]) -> LowerRead {
+        LowerChannel::read(self, buf)
+    }
+    fn write(&self, data: &[u8]) -> Result<usize, c_int> {
+        LowerChannel::write(self, data)
+    }
+    fn set_blocking(&self, blocking: bool) {
+        LowerChannel::set_blocking(self, blocking)
+    }
+    fn wait_readable(&self, timeout_ms: i32) -> bool {
+        LowerChannel::wait_readable(self, timeout_ms)
+    }
+}
+
+pub struct TlsChannel<L: Lower = LowerChannel> {
     pub engine: TlsEngine,
-    pub lower: LowerChannel,
+    pub lower: L,
     pub config: Arc<TlsConfig>,
     pub context: SslContext,
     pub blocking: bool,
@@ -79,8 +107,8 @@ pub struct TlsChannel {
     pub unstacking: bool,
 }
 
-impl TlsChannel {
-    pub fn new(engine: TlsEngine, lower: LowerChannel, config: Arc<TlsConfig>, context: SslContext) -> TlsChannel {
+impl<L: Lower> TlsChannel<L> {
+    pub fn new(engine: TlsEngine, lower: L, config: Arc<TlsConfig>, context: SslContext) -> TlsChannel<L> {
         TlsChannel { engine, lower, config, context, blocking: true, watch_mask: 0, fatal: None, peer_end: PeerEnd::Open, lower_eof: false, started: false, unstacking: false }
     }
 
@@ -507,3 +535,6 @@ impl TlsChannel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

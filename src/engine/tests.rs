@@ -50,12 +50,12 @@ fn rand_serial() -> u32 {
 }
 
 /// A directory with ca.pem, server.pem and server.key for `localhost`.
-struct Pki {
+pub(crate) struct Pki {
     dir: std::path::PathBuf,
 }
 
 impl Pki {
-    fn new(tag: &str) -> Pki {
+    pub(crate) fn new(tag: &str) -> Pki {
         let dir = std::env::temp_dir().join(format!("tcltls-engine-{tag}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let ca_key = key();
@@ -69,7 +69,7 @@ impl Pki {
         Pki { dir }
     }
 
-    fn path(&self, name: &str) -> String {
+    pub(crate) fn path(&self, name: &str) -> String {
         self.dir.join(name).to_string_lossy().into_owned()
     }
 }
@@ -80,7 +80,7 @@ impl Drop for Pki {
     }
 }
 
-fn config(pairs: &[(&str, &str)]) -> TlsConfig {
+pub(crate) fn config(pairs: &[(&str, &str)]) -> TlsConfig {
     let pairs: Vec<(String, RawValue)> = pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
     TlsConfig::parse(&pairs).unwrap()
 }
