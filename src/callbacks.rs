@@ -3,8 +3,10 @@
 //!
 //! Each connection carries a [`Hooks`] in its SSL ex_data: the
 //! interpreter, the channel name and the scripts. OpenSSL calls back
-//! synchronously from the engine call the channel driver made, on the
-//! interpreter's thread; the driver's shell (`channel/driver.rs`) makes it
+//! synchronously from the engine call the channel driver made. That is the
+//! interpreter's thread unless the channel was moved with
+//! `thread::transfer`; the thread check in `Hooks` refuses to run scripts
+//! then. The driver's shell (`channel/driver.rs`) makes it
 //! safe for those scripts to close or unimport the channel or to enter the
 //! event loop.
 
@@ -27,9 +29,10 @@ use crate::{openssl_extra, status};
 #[derive(Clone, Copy)]
 struct InterpHandle(*mut Tcl_Interp);
 
-// SAFETY: the handle is only used from OpenSSL callbacks, which run inside
-// the SSL calls our channel makes on the interpreter's own thread; Tcl
-// interpreters never move between threads.
+// SAFETY: the handle is only dereferenced by `Hooks` after checking that
+// the current thread is the interpreter's (after `thread::transfer` the
+// callbacks run elsewhere and are refused); Tcl interpreters never move
+// between threads.
 unsafe impl Send for InterpHandle {}
 // SAFETY: as above; never used concurrently.
 unsafe impl Sync for InterpHandle {}
@@ -223,7 +226,7 @@ pub fn attach(ssl: &mut SslRef, hooks: Hooks, verify_mode: openssl::ssl::SslVeri
 fn verify(hooks: &Hooks, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
     crate::tcl::test_panic("verify");
     if hooks.validate.is_none() {
-        return ok || !hooks.require;
+        return crate::config::passes_verification(ok, hooks.require);
     }
     let depth = ctx.error_depth();
     let cert = ctx.current_cert().map(|c| status_obj(status::certificate_status(c))).unwrap_or_else(|| Obj::list([]));

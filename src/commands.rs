@@ -4,7 +4,7 @@
 use std::ffi::c_int;
 use std::sync::Arc;
 
-use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{Ssl, SslContext, SslMethod, SslVersion};
 
 use crate::callbacks::{self, Hooks};
 use crate::channel::driver::{self, Shell};
@@ -104,8 +104,6 @@ fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, RawValue)>> {
         .collect())
 }
 
-const FILE_OPTIONS: &[&str] = &["-cafile", "-cadir", "-certfile", "-keyfile", "-dhparams", "-castore"];
-
 fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() < 2 {
         return Err(wrong_args("channel ?-option value ...?"));
@@ -118,7 +116,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     }
     let pairs = option_pairs(&objv[2..])?;
     if interp.is_safe() {
-        if let Some((option, _)) = pairs.iter().find(|(n, _)| FILE_OPTIONS.contains(&n.as_str())) {
+        if let Some((option, _)) = pairs.iter().find(|(n, _)| crate::config::FILE_OPTIONS.contains(&n.as_str())) {
             return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter")));
         }
     }
@@ -149,7 +147,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
         callbacks::resume(&mut ssl, &context, key, config.session_id.as_deref());
     }
     let hooks = Hooks::new(interp.0, &name, config.command.clone(), config.validatecommand.clone(), config.require(), session_key);
-    callbacks::attach(&mut ssl, hooks, verify_mode(&config));
+    callbacks::attach(&mut ssl, hooks, config.verify_mode());
     let engine = TlsEngine::new(ssl, expected)?;
     let tls = TlsChannel::new(engine, LowerChannel::new(chan), Arc::new(config), context);
     // SAFETY: live interpreter and channel.
@@ -181,15 +179,6 @@ fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: u
     })
 }
 
-/// The verify mode of a connection (as on its context).
-fn verify_mode(config: &TlsConfig) -> SslVerifyMode {
-    match (config.request(), config.require()) {
-        (false, _) => SslVerifyMode::NONE,
-        (true, true) if config.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
-        (true, _) => SslVerifyMode::PEER,
-    }
-}
-
 fn unimport(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 2 {
         return Err(wrong_args("channel"));
@@ -219,7 +208,7 @@ fn handshake(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     layer.with_tls(|tls| match tls.handshake() {
         Ok(done) => Ok(Obj::boolean(done)),
         Err(Stall::WouldBlock) => Ok(Obj::boolean(false)),
-        Err(Stall::Failed) => Err(tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "handshake failed"))),
+        Err(Stall::Fatal) => Err(tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "handshake failed"))),
     })
 }
 

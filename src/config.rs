@@ -5,6 +5,8 @@
 //! byte-array values), and gets back a configuration or a [`TlsError`]
 //! naming the bad option.
 
+use openssl::ssl::SslVerifyMode;
+
 use crate::error::{ErrorKind, Result, TlsError};
 
 /// One option value as the script gave it.
@@ -189,6 +191,31 @@ impl TlsConfig {
     pub fn request(&self) -> bool {
         self.require() || self.request.unwrap_or(!self.server)
     }
+
+    /// The OpenSSL verify mode of `-request`/`-require` (the one place it
+    /// is computed): a server that requires a certificate fails without one.
+    pub fn verify_mode(&self) -> SslVerifyMode {
+        match (self.request(), self.require()) {
+            (false, _) => SslVerifyMode::NONE,
+            (true, true) if self.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            (true, _) => SslVerifyMode::PEER,
+        }
+    }
+
+    /// The files the configuration reads, by option (without `-castore`,
+    /// a URI): their size and time stamp are part of the context cache key.
+    pub fn files(&self) -> [(&'static str, &Option<String>); 5] {
+        [("-certfile", &self.certfile), ("-keyfile", &self.keyfile), ("-cafile", &self.cafile), ("-cadir", &self.cadir), ("-dhparams", &self.dhparams)]
+    }
+}
+
+/// The options that read files or stores: refused in safe interpreters.
+pub const FILE_OPTIONS: &[&str] = &["-cafile", "-cadir", "-certfile", "-keyfile", "-dhparams", "-castore"];
+
+/// Whether a certificate OpenSSL judged (`ok`) passes: without `-require`,
+/// a bad one is recorded (`verifyResult`) but does not end the handshake.
+pub fn passes_verification(ok: bool, require: bool) -> bool {
+    ok || !require
 }
 
 fn binary(value: &RawValue) -> Vec<u8> {

@@ -16,7 +16,7 @@ use openssl::dh::Dh;
 use std::net::IpAddr;
 
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode, SslVerifyMode, SslVersion};
+use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode, SslVersion};
 use openssl::x509::X509;
 
 use crate::config::{Protocols, TlsConfig};
@@ -54,17 +54,7 @@ impl ContextKey {
                 (format!("{tag}={p}"), stamp)
             })
         };
-        let files = [
-            file("certfile", &config.certfile),
-            file("keyfile", &config.keyfile),
-            file("cafile", &config.cafile),
-            file("cadir", &config.cadir),
-            file("dhparams", &config.dhparams),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>();
-        let mut files = files;
+        let mut files: Vec<_> = config.files().into_iter().filter_map(|(option, path)| file(option, path)).collect();
         if config.cafile.is_none() && config.cadir.is_none() && config.castore.is_none() {
             // The platform trust store: SSL_CERT_FILE and SSL_CERT_DIR as
             // they are now (a script may set them between connections).
@@ -205,16 +195,10 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     if let Some(path) = keylog_file() {
         builder.set_keylog_callback(move |_, line| crate::tcl::boundary((), || append_keylog(&path, line)));
     }
-    let mode = match (config.request(), config.require()) {
-        (false, _) => SslVerifyMode::NONE,
-        (true, false) => SslVerifyMode::PEER,
-        (true, true) if config.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
-        (true, true) => SslVerifyMode::PEER,
-    };
+    // Connections made by `tls::import` replace this callback with one that
+    // also runs -validatecommand (callbacks::attach); the rule is the same.
     let require = config.require();
-    // Without -require, a bad certificate is recorded (tls::status shows
-    // verifyResult) but does not end the handshake.
-    builder.set_verify_callback(mode, move |ok, _| ok || !require);
+    builder.set_verify_callback(config.verify_mode(), move |ok, _| crate::config::passes_verification(ok, require));
     if config.post_handshake && !config.server {
         openssl_extra::enable_post_handshake_auth(&mut builder);
     }
@@ -225,7 +209,7 @@ fn set_protocols(builder: &mut SslContextBuilder, p: &Protocols) -> Result<()> {
     if p.ssl2 {
         return Err(TlsError::new(ErrorKind::Unsupported, "-ssl2", "SSL 2.0 is not supported by OpenSSL 1.1 and later"));
     }
-    if p.ssl3 && !openssl_extra::ssl3_supported() {
+    if p.ssl3 && !openssl_extra::ssl3_available() {
         return Err(TlsError::new(ErrorKind::Unsupported, "-ssl3", "SSL 3.0 is not supported by this build of OpenSSL"));
     }
     let versions = [

@@ -1,8 +1,9 @@
 //! The one error type of the package. Every failure, whether a bad option,
 //! an unreadable file or a handshake refused by the peer, becomes a
 //! [`TlsError`], which turns into a Tcl error message and an `-errorcode`
-//! list starting with `TLS` in exactly one place (`Interp::fail` and the
-//! channel driver's `Tcl_SetChannelError`).
+//! list starting with `TLS`, built by [`TlsError::error_code`] and set in
+//! two places: `Interp::fail` for commands and the channel driver's
+//! `Tcl_SetChannelError` for channel I/O.
 
 use std::fmt;
 

@@ -7,7 +7,7 @@
 //!    driver.rs            Tcl_ChannelType entry points, timer, stacking
 //!    mod.rs               event and blocking rules, close, handshake
 //!    linger.rs            drains a closed socket so no data is lost
-//!    lower.rs             Tcl_ReadRaw/Tcl_WriteRaw on the channel below
+//!    lower.rs             the channel below: its driver's input proc, Tcl_WriteRaw
 //!  engine.rs            OpenSSL over memory buffers (no I/O, no Tcl)
 //!  context.rs           SSL_CTX built from TlsConfig, cached and shared
 //!  status.rs            key/value lists of tls::status

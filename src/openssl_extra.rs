@@ -1,6 +1,7 @@
-//! The few OpenSSL calls the `openssl` crate does not wrap. Each function
-//! names the C function it stands for; this is the only module besides the
-//! Tcl layer that contains `unsafe`.
+//! The few OpenSSL calls the `openssl` crate does not wrap, as safe
+//! functions. Each names the C function it stands for. A leaf: it imports
+//! nothing of ours but the Tcl helpers (ARCHITECTURE.md lists the other
+//! modules that hold `unsafe`, each block with its SAFETY note).
 
 use std::ffi::{c_char, c_int};
 
@@ -33,10 +34,11 @@ pub fn enable_post_handshake_auth(builder: &mut SslContextBuilder) {
     unsafe { openssl_sys::SSL_CTX_set_post_handshake_auth(builder.as_ptr(), 1) };
 }
 
-/// Debian (like OpenSSL's default configuration since 1.1.0) builds
-/// without SSL 3.0.
-pub fn ssl3_supported() -> bool {
-    false
+/// Whether this libssl can negotiate SSL 3.0. OpenSSL 3 removed the
+/// protocol and 1.1 builds without it by default (Debian's included), so
+/// it is taken to be absent from 1.1 on.
+pub fn ssl3_available() -> bool {
+    openssl::version::number() < 0x1010_0000
 }
 
 /// `SSL_SESSION_is_resumable` on the connection's current session.

@@ -149,7 +149,7 @@ impl Shell {
     fn stall_code(&self, tls: &TlsChannel, stall: Stall) -> c_int {
         match stall {
             Stall::WouldBlock => libc::EAGAIN,
-            Stall::Failed => {
+            Stall::Fatal => {
                 self.report_error(tls);
                 libc::ECONNABORTED
             }
@@ -240,7 +240,7 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
         if shell.busy.get() {
             // Closed from a callback inside one of our calls: that call
             // finds the lower channel gone and frees the shell.
-            shell.lower.forget();
+            shell.lower.mark_dead();
             shell.closed.set(true);
             return 0;
         }
@@ -248,7 +248,7 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
         let shell = unsafe { Box::from_raw(data as *mut Shell) };
         let mut tls = shell.tls.into_inner();
         if !tls.unstacking {
-            let rest = tls.finish_for_close(linger::can_take(&tls.lower));
+            let rest = tls.close_notify_for_close(linger::can_take(&tls.lower));
             linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets(), rest);
         }
         0
@@ -547,7 +547,7 @@ pub unsafe fn unstack(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> Result<(), 
         // SAFETY: live channel.
         unsafe { sys::Tcl_Flush(chan) };
         shell.with_tls(|tls| {
-            tls.finish();
+            tls.send_close_notify();
             tls.await_peer_close(UNIMPORT_WAIT_MS);
             if tls.engine.peer_closed() {
                 leftover = tls.engine.take_leftover_input();

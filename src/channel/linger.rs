@@ -131,7 +131,7 @@ fn drain(fd: c_int) -> bool {
 
 /// # Safety
 /// `linger` came from `hand_off` and has not been finished.
-unsafe fn finish(linger: *mut Linger) {
+unsafe fn release(linger: *mut Linger) {
     // SAFETY: per the contract, we own the box and its registrations.
     unsafe {
         let linger = Box::from_raw(linger);
@@ -154,7 +154,7 @@ unsafe extern "C" fn on_event(data: ClientData, mask: c_int) {
         let peer_closed = mask & sys::TCL_READABLE != 0 && drain(state.fd);
         if !ok || peer_closed {
             // SAFETY: live, finished once.
-            unsafe { finish(linger) };
+            unsafe { release(linger) };
         } else if had_pending && state.pending.is_empty() {
             // All sent: only the peer's end is awaited now.
             // SAFETY: replaces the handler of our own descriptor.
@@ -170,7 +170,7 @@ unsafe extern "C" fn on_timeout(data: ClientData) {
         // `finish` must not delete it again.
         unsafe {
             (*linger).timer = std::ptr::null_mut();
-            finish(linger);
+            release(linger);
         }
     })
 }

@@ -41,7 +41,7 @@ impl LowerChannel {
     }
 
     /// Marks the channel as gone (see the type's docs).
-    pub fn forget(&self) {
+    pub fn mark_dead(&self) {
         self.alive.set(false);
     }
 

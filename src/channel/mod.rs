@@ -2,8 +2,8 @@
 //! move ciphertext between the engine and the lower channel.
 //!
 //! `driver.rs` holds the `Tcl_ChannelType` entry points, which only
-//! translate between C and the methods here. The rules users feel (see
-//! DESIGN.md) live here: input returns 0 only at EOF; non-blocking I/O
+//! translate between C and the methods here. The rules users feel (README.md,
+//! "Relation to TclTLS") live here: input returns 0 only at EOF; non-blocking I/O
 //! returns EAGAIN; the lower channel is asked for what TLS needs; buffered
 //! data and errors wake handlers through a timer.
 
@@ -60,7 +60,7 @@ pub enum Stall {
     /// Non-blocking and nothing to do yet (EAGAIN).
     WouldBlock,
     /// A fatal error, stored in `TlsChannel::fatal`.
-    Failed,
+    Fatal,
 }
 
 /// What the channel's rules need of the channel below. The driver uses
@@ -116,7 +116,7 @@ impl<L: Lower> TlsChannel<L> {
     /// one did, and reports it to `-command error`.
     fn fail(&mut self, error: TlsError) -> Stall {
         if self.fatal.is_some() {
-            return Stall::Failed;
+            return Stall::Fatal;
         }
         let hooks = callbacks::hooks(self.engine.ssl());
         let error = match hooks.as_ref().and_then(|h| h.take_failure()) {
@@ -131,7 +131,7 @@ impl<L: Lower> TlsChannel<L> {
         if let Some(hooks) = hooks {
             hooks.notify("error", vec![Obj::string(&message)]);
         }
-        Stall::Failed
+        Stall::Fatal
     }
 
     /// The peer ended the connection without close_notify after the
@@ -198,7 +198,7 @@ impl<L: Lower> TlsChannel<L> {
 
     fn check(&self) -> Result<(), Stall> {
         if self.fatal.is_some() {
-            Err(Stall::Failed)
+            Err(Stall::Fatal)
         } else {
             Ok(())
         }
@@ -504,9 +504,9 @@ impl<L: Lower> TlsChannel<L> {
     /// channel (or one whose socket the linger cannot take) waits until
     /// all is sent; a non-blocking one returns what is left, for the
     /// linger to send from the event loop.
-    pub fn finish_for_close(&mut self, can_hand_off: bool) -> Vec<u8> {
+    pub fn close_notify_for_close(&mut self, can_hand_off: bool) -> Vec<u8> {
         if self.blocking || !can_hand_off {
-            self.finish();
+            self.send_close_notify();
             return Vec::new();
         }
         if self.fatal.is_none() {
@@ -519,7 +519,7 @@ impl<L: Lower> TlsChannel<L> {
     }
 
     /// Sends close_notify and everything queued, waiting if need be.
-    pub fn finish(&mut self) {
+    pub fn send_close_notify(&mut self) {
         let was_blocking = self.blocking;
         if !was_blocking {
             self.lower.set_blocking(true);

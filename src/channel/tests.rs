@@ -159,7 +159,7 @@ fn a_peer_gone_mid_handshake_is_an_error() {
     assert_eq!(tls.handshake(), Ok(false));
     pipe.eof.set(true);
     let mut buf = [0u8; 64];
-    assert_eq!(tls.input(&mut buf), Err(Stall::Failed));
+    assert_eq!(tls.input(&mut buf), Err(Stall::Fatal));
     assert_eq!(tls.fatal.as_ref().map(|e| e.message()), Some("handshake failed: unexpected eof while reading".to_string()));
 }
 
@@ -193,7 +193,7 @@ fn a_failed_channel_is_readable_and_writable() {
     assert_eq!(tls.handshake(), Ok(false));
     pipe.inbox.borrow_mut().extend(b"HTTP/1.0 400 Bad Request\r\n\r\n".iter().copied());
     let mut buf = [0u8; 64];
-    assert_eq!(tls.input(&mut buf), Err(Stall::Failed));
+    assert_eq!(tls.input(&mut buf), Err(Stall::Fatal));
     assert!(tls.fatal.as_ref().unwrap().message().starts_with("handshake failed: "));
     assert_eq!(tls.deliverable(), TCL_READABLE | TCL_WRITABLE);
 }
