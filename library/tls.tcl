@@ -55,8 +55,17 @@ proc ::tls::socket {args} {
     variable importOptions
     variable importAliases
     variable socketOptions
+    variable defaults
     set server [expr {"-server" in $args}]
     set valid [lsort [concat [dict get $socketOptions $server] $importOptions]]
+    # tls::init's options come first, so the call's own win; a server
+    # skips the ones only clients take.
+    set initial {}
+    foreach {option value} $defaults {
+        if {$server && $option ni $valid && $option ni $importAliases} continue
+        lappend initial $option $value
+    }
+    set args [concat $initial $args]
     set choices "[join [lrange $valid 0 end-1] {, }], or [lindex $valid end]"
     if {$server} {
         set usage "wrong # args: should be \"tls::socket -server command ?options? port\""
@@ -126,9 +135,8 @@ proc ::tls::socket {args} {
     if {$autoservername && !$haveServername} {
         lappend importArgs -servername $host
     }
-    variable defaults
     set chan [$socketCmd {*}$socketArgs $host $port]
-    if {[catch {::tls::import $chan {*}$defaults {*}$importArgs} message options]} {
+    if {[catch {::tls::import $chan {*}$importArgs} message options]} {
         catch {close $chan}
         return -options $options $message
     }
@@ -138,8 +146,7 @@ proc ::tls::socket {args} {
 # Accepts a connection of a tls::socket -server: stacks TLS, then calls
 # the script's command with the channel, address and port.
 proc ::tls::Accept {importOptions callback chan address port} {
-    variable defaults
-    if {[catch {::tls::import $chan -server 1 {*}$defaults {*}$importOptions} message options]} {
+    if {[catch {::tls::import $chan -server 1 {*}$importOptions} message options]} {
         catch {close $chan}
         return -options $options $message
     }
