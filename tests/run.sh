@@ -63,6 +63,9 @@ for tclsh in "${interpreters[@]}"; do
     tcl_passed=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
     tcl_failed=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
     tally "tcltest ${version:-?}" "${tcl_passed:-0}" "${tcl_failed:-1}" "$status"
+    # Skips are shown per interpreter (each names its constraint above).
+    tcl_skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+    [ -n "$tcl_skipped" ] && summary[${#summary[@]}-1]+=", $tcl_skipped skipped"
 done
 
 echo
