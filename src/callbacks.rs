@@ -56,9 +56,9 @@ fn verdict_of(result: &str) -> Verdict {
     let text = result.trim();
     if let Some(value) = tcl_integer(text) {
         return match value {
-            0 => Verdict::Reject,
-            2 => Verdict::RejectContinue,
-            _ => Verdict::Accept,
+            IntValue::Zero => Verdict::Reject,
+            IntValue::Two => Verdict::RejectContinue,
+            IntValue::Other => Verdict::Accept,
         };
     }
     let word = text.to_ascii_lowercase();
@@ -72,32 +72,31 @@ fn verdict_of(result: &str) -> Verdict {
     }
 }
 
-/// An integer as Tcl reads one: optional sign, decimal or 0x/0o/0b.
-fn tcl_integer(text: &str) -> Option<i128> {
-    let (negative, digits) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
+/// What matters of an integer verdict.
+enum IntValue {
+    Zero,
+    Two,
+    Other,
+}
+
+/// An integer as Tcl reads one (optional sign, decimal or 0x/0o/0b/0d),
+/// of any size: only whether it is 0, 2 or another value matters.
+fn tcl_integer(text: &str) -> Option<IntValue> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
     let lower = digits.to_ascii_lowercase();
-    let (radix, body) = if let Some(rest) = lower.strip_prefix("0x") {
-        (16, rest)
-    } else if let Some(rest) = lower.strip_prefix("0o") {
-        (8, rest)
-    } else if let Some(rest) = lower.strip_prefix("0b") {
-        (2, rest)
-    } else if let Some(rest) = lower.strip_prefix("0d") {
-        (10, rest)
-    } else {
-        (10, lower.as_str())
-    };
+    let (radix, body) =
+        [("0x", 16), ("0o", 8), ("0b", 2), ("0d", 10)].iter().find_map(|(prefix, radix)| lower.strip_prefix(prefix).map(|rest| (*radix, rest))).unwrap_or((10, lower.as_str()));
     if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    // Any length: only zero, two and "other" matter.
-    let value = i128::from_str_radix(body.get(body.len().saturating_sub(30)..).unwrap_or(body), radix).ok()?;
-    let value = if body.trim_start_matches('0').len() > 30 { i128::MAX } else { value };
-    Some(if negative { -value } else { value })
+    Some(match body.trim_start_matches('0') {
+        "" => IntValue::Zero,
+        "2" if !negative => IntValue::Two,
+        _ => IntValue::Other,
+    })
 }
 
 /// The scripts and identity of one connection.
@@ -162,11 +161,6 @@ impl Hooks {
         }
     }
 
-    /// Records a panic caught in an OpenSSL callback as the failure.
-    pub fn record_internal(&self, panic: &str) {
-        self.record_failure(format!("internal error: {panic}"));
-    }
-
     /// Why a callback refused the handshake, once.
     pub fn take_failure(&self) -> Option<String> {
         self.failure.lock().ok().and_then(|mut slot| slot.take())
@@ -203,6 +197,20 @@ pub fn hooks(ssl: &SslRef) -> Option<Arc<Hooks>> {
     ssl.ex_data(hooks_index()?).cloned()
 }
 
+/// Runs the body of an OpenSSL callback: a panic is recorded in the
+/// connection's `hooks` (taken before the body, which may borrow the
+/// connection mutably) as the handshake's failure, `handshake failed:
+/// internal error: MESSAGE`, and what `on_panic` makes goes back to
+/// OpenSSL.
+pub fn guarded<T>(hooks: Option<&Hooks>, on_panic: impl FnOnce() -> T, body: impl FnOnce() -> T) -> T {
+    crate::tcl::catch(body).unwrap_or_else(|panic| {
+        if let Some(hooks) = hooks {
+            hooks.record_failure(format!("internal error: {panic}"));
+        }
+        on_panic()
+    })
+}
+
 /// Attaches `hooks` to a new connection and installs the per-connection
 /// callbacks it needs.
 pub fn attach(ssl: &mut SslRef, hooks: Hooks, verify_mode: openssl::ssl::SslVerifyMode) {
@@ -212,12 +220,7 @@ pub fn attach(ssl: &mut SslRef, hooks: Hooks, verify_mode: openssl::ssl::SslVeri
         openssl_extra::set_msg_callback(ssl, msg_trampoline);
     }
     let for_verify = hooks.clone();
-    ssl.set_verify_callback(verify_mode, move |ok, ctx| {
-        crate::tcl::catch(|| verify(&for_verify, ok, ctx)).unwrap_or_else(|panic| {
-            for_verify.record_failure(format!("internal error: {panic}"));
-            false
-        })
-    });
+    ssl.set_verify_callback(verify_mode, move |ok, ctx| guarded(Some(&for_verify), || false, || verify(&for_verify, ok, ctx)));
     if let Some(index) = hooks_index() {
         ssl.set_ex_data(index, hooks);
     }

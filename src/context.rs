@@ -149,34 +149,18 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
         if !config.alpn.is_empty() || config.validatecommand.is_some() {
             let wire = alpn_wire(&config.alpn)?;
             builder.set_alpn_select_callback(move |ssl, client| {
-                // The hooks are taken first: the body borrows `ssl` mutably.
                 let hooks = callbacks::hooks(ssl);
-                crate::tcl::catch(|| callbacks::select_alpn(ssl, &wire, client)).unwrap_or_else(|panic| {
-                    if let Some(h) = hooks {
-                        h.record_internal(&panic);
-                    }
-                    Err(AlpnError::ALERT_FATAL)
-                })
+                callbacks::guarded(hooks.as_deref(), || Err(AlpnError::ALERT_FATAL), || callbacks::select_alpn(ssl, &wire, client))
             });
         }
         if config.validatecommand.is_some() {
             builder.set_client_hello_callback(|ssl, alert| {
                 let hooks = callbacks::hooks(ssl);
-                crate::tcl::catch(|| callbacks::on_client_hello(ssl, alert)).unwrap_or_else(|panic| {
-                    if let Some(h) = hooks {
-                        h.record_internal(&panic);
-                    }
-                    Err(openssl::error::ErrorStack::get())
-                })
+                callbacks::guarded(hooks.as_deref(), || Err(openssl::error::ErrorStack::get()), || callbacks::on_client_hello(ssl, alert))
             });
             builder.set_servername_callback(|ssl, alert| {
                 let hooks = callbacks::hooks(ssl);
-                crate::tcl::catch(|| callbacks::on_servername(ssl, alert)).unwrap_or_else(|panic| {
-                    if let Some(h) = hooks {
-                        h.record_internal(&panic);
-                    }
-                    Err(SniError::ALERT_FATAL)
-                })
+                callbacks::guarded(hooks.as_deref(), || Err(SniError::ALERT_FATAL), || callbacks::on_servername(ssl, alert))
             });
         }
     } else {
@@ -186,11 +170,7 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     }
     builder.set_new_session_callback(|ssl, session| {
         let hooks = callbacks::hooks(ssl);
-        if let Err(panic) = crate::tcl::catch(|| callbacks::on_new_session(ssl, session)) {
-            if let Some(h) = hooks {
-                h.record_internal(&panic);
-            }
-        }
+        callbacks::guarded(hooks.as_deref(), || (), || callbacks::on_new_session(ssl, session))
     });
     if let Some(path) = keylog_file() {
         builder.set_keylog_callback(move |_, line| crate::tcl::boundary((), || append_keylog(&path, line)));

@@ -64,8 +64,6 @@ extern "C" {
 pub struct CipherInfo {
     pub name: String,
     pub description: String,
-    /// The oldest protocol the cipher works with (`TLSv1.2`, ...).
-    pub min_version: String,
 }
 
 /// `SSL_get_ciphers`, or with `supported` `SSL_get1_supported_ciphers`
@@ -87,7 +85,7 @@ pub fn cipher_list(ssl: &SslRef, supported: bool) -> Vec<CipherInfo> {
                 continue;
             }
             let cipher = openssl::ssl::SslCipherRef::from_ptr(cipher);
-            out.push(CipherInfo { name: cipher.name().to_string(), description: cipher.description().trim_end().to_string(), min_version: cipher.version().to_string() });
+            out.push(CipherInfo { name: cipher.name().to_string(), description: cipher.description().trim_end().to_string() });
         }
         if supported {
             OPENSSL_sk_free(stack);

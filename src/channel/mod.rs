@@ -147,6 +147,16 @@ impl<L: Lower> TlsChannel<L> {
         }
     }
 
+    /// A client that connected and left without a byte: EOF, like a plain
+    /// socket (no `-command error`, which is for truncated TLS streams).
+    fn ended_silently(&mut self) -> bool {
+        let silent = self.engine.peer_left_silently();
+        if silent {
+            self.peer_end = PeerEnd::Truncated;
+        }
+        silent
+    }
+
     fn io_failure(&mut self, errno: c_int) -> Stall {
         let text = std::io::Error::from_raw_os_error(errno).to_string();
         self.fail(TlsError::new(ErrorKind::Io, "io", format!("I/O error on the underlying channel: {text}")))
@@ -233,9 +243,8 @@ impl<L: Lower> TlsChannel<L> {
         if self.lower_eof {
             self.engine.feed_eof();
         }
-        if self.engine.peer_left_silently() {
+        if self.ended_silently() {
             // Reads see EOF; only an explicit handshake reports it.
-            self.peer_end = PeerEnd::Truncated;
             return Ok(false);
         }
         // Flush before reporting an error too: it may carry an alert.
@@ -257,9 +266,7 @@ impl<L: Lower> TlsChannel<L> {
     pub fn input(&mut self, buf: &mut [u8]) -> Result<usize, Stall> {
         loop {
             self.check()?;
-            if self.engine.peer_left_silently() {
-                self.peer_end = PeerEnd::Truncated;
-            }
+            self.ended_silently();
             if self.peer_end != PeerEnd::Open {
                 return Ok(0);
             }
