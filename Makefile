@@ -24,7 +24,7 @@ LIBFILE9  := libtcl9tls.so
 PKGDIR    := build/tls
 SOURCES   := $(shell find src -name '*.rs') Cargo.toml
 
-.PHONY: all package test demo bench install uninstall clean certs tcl9
+.PHONY: all package test demo bench fuzz install uninstall clean certs tcl9
 
 all: package
 
@@ -64,6 +64,11 @@ demo: package
 
 bench: package
 	TCLLIBPATH=$(CURDIR)/build $(TCLSH) bench/bench.tcl
+
+# Coverage-guided fuzzing (libFuzzer): each target for FUZZ_SECONDS
+# (default 300); see fuzz/README.md.
+fuzz:
+	bash tools/fuzz.sh
 
 install: package
 	install -d $(DESTDIR)$(pkglibdir) $(DESTDIR)$(mandir)/mann

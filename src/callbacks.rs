@@ -416,7 +416,7 @@ pub fn on_client_hello(ssl: &mut SslRef, alert: &mut SslAlert) -> Result<ClientH
 }
 
 /// The host name in a server_name extension body.
-fn sni_from_extension(ext: &[u8]) -> String {
+pub fn sni_from_extension(ext: &[u8]) -> String {
     // list length (2), name type (1), name length (2), name
     if ext.len() < 5 || ext[2] != 0 {
         return String::new();
@@ -496,7 +496,7 @@ pub fn add_session_store(builder: &mut openssl::ssl::SslContextBuilder) {
 /// Sessions kept per context at most; past this the store starts afresh.
 const STORE_LIMIT: usize = 1000;
 
-fn remember(context: &openssl::ssl::SslContextRef, key: &str, session: SslSession) {
+pub fn remember(context: &openssl::ssl::SslContextRef, key: &str, session: SslSession) {
     let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return };
     if let Ok(mut store) = store.lock() {
         if store.len() >= STORE_LIMIT {

@@ -259,15 +259,17 @@ pub fn parse_int(option: &str, text: &str) -> Result<i32> {
         Some(rest) => (true, rest),
         None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
     };
-    let parsed = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        i64::from_str_radix(hex, 16)
+    let (body, radix) = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        (hex, 16)
     } else if let Some(oct) = digits.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8)
+        (oct, 8)
     } else {
-        digits.parse::<i64>()
+        (digits, 10)
     };
+    // One sign at most, before any prefix: Rust's parsers would also take
+    // one after it ("0x-5", "--5"), which Tcl refuses.
+    let parsed = if body.starts_with(['+', '-']) { None } else { i64::from_str_radix(body, radix).ok() };
     parsed
-        .ok()
         .map(|n| if negative { -n } else { n })
         .and_then(|n| i32::try_from(n).ok())
         .ok_or_else(|| TlsError::new(ErrorKind::Value, option, format!("expected integer value for {option} but got \"{text}\"")))
@@ -331,6 +333,16 @@ mod tests {
         assert_eq!(c.cipher.as_deref(), Some("HIGH"));
         assert_eq!(c.security_level, Some(2));
         assert_eq!(c.validatecommand.as_deref(), Some("cb"));
+    }
+
+    #[test]
+    fn integers_follow_tcl() {
+        for (text, n) in [("5", 5), (" -5 ", -5), ("+5", 5), ("0x1f", 31), ("-0x10", -16), ("0o17", 15)] {
+            assert_eq!(parse_int("-x", text).unwrap(), n, "{text}");
+        }
+        for bad in ["0x-5", "--5", "-+5", "+-5", "0x", "0x+1", "0o-7", "", "5x"] {
+            assert!(parse_int("-x", bad).is_err(), "{bad:?} is not an integer");
+        }
     }
 
     #[test]
