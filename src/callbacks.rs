@@ -273,12 +273,16 @@ unsafe extern "C" fn msg_trampoline(
     _arg: *mut std::ffi::c_void,
 ) {
     crate::tcl::boundary((), || {
-        // SAFETY: OpenSSL passes the live connection and `len` readable
-        // bytes at `buf` for the duration of the call.
-        let (ssl, data) = unsafe {
-            let data = if buf.is_null() || len == 0 { &[][..] } else { std::slice::from_raw_parts(buf as *const u8, len) };
-            (SslRef::from_ptr(ssl), data)
+        let data = if buf.is_null() || len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: OpenSSL passes `len` readable bytes at `buf`, live for
+            // the duration of the call.
+            unsafe { std::slice::from_raw_parts(buf as *const u8, len) }
         };
+        // SAFETY: OpenSSL passes the live connection the callback is
+        // registered on, for the duration of the call.
+        let ssl = unsafe { SslRef::from_ptr(ssl) };
         on_message(ssl, write_p != 0, version, content_type, data);
     })
 }

@@ -70,26 +70,38 @@ pub struct CipherInfo {
 /// (the ones usable with the enabled protocols and security level).
 pub fn cipher_list(ssl: &SslRef, supported: bool) -> Vec<CipherInfo> {
     let mut out = Vec::new();
-    // SAFETY: `ssl` is live. SSL_get_ciphers returns a stack owned by the
-    // SSL; SSL_get1_supported_ciphers returns one we must free (after the
-    // loop), whose elements are owned by the library. Each element is a
-    // static SSL_CIPHER, valid for the program's life.
-    unsafe {
-        let stack = if supported { SSL_get1_supported_ciphers(ssl.as_ptr()) } else { SSL_get_ciphers(ssl.as_ptr()) };
-        if stack.is_null() {
-            return out;
+    let stack = if supported {
+        // SAFETY: `ssl` is live; the call returns NULL or a new stack that
+        // we own and free after the loop (its elements stay the library's).
+        unsafe { SSL_get1_supported_ciphers(ssl.as_ptr()) }
+    } else {
+        // SAFETY: `ssl` is live; the call returns NULL or a stack owned by
+        // the SSL (or its context), unchanged while `ssl` is borrowed.
+        unsafe { SSL_get_ciphers(ssl.as_ptr()) }
+    };
+    if stack.is_null() {
+        return out;
+    }
+    // SAFETY: `stack` is a live stack (non-null, from above).
+    let count = unsafe { OPENSSL_sk_num(stack) };
+    for i in 0..count {
+        // SAFETY: live stack, and `i` is below its length, which nothing
+        // changes during the loop.
+        let cipher = unsafe { OPENSSL_sk_value(stack, i) } as *mut openssl_sys::SSL_CIPHER;
+        if cipher.is_null() {
+            continue;
         }
-        for i in 0..OPENSSL_sk_num(stack) {
-            let cipher = OPENSSL_sk_value(stack, i) as *mut openssl_sys::SSL_CIPHER;
-            if cipher.is_null() {
-                continue;
-            }
-            let cipher = openssl::ssl::SslCipherRef::from_ptr(cipher);
-            out.push(CipherInfo { name: cipher.name().to_string(), description: cipher.description().trim_end().to_string() });
-        }
-        if supported {
-            OPENSSL_sk_free(stack);
-        }
+        // SAFETY: a cipher stack holds SSL_CIPHERs, static descriptions in
+        // libssl valid for the program's life, so any lifetime is sound;
+        // the reference is only read.
+        let cipher = unsafe { openssl::ssl::SslCipherRef::from_ptr(cipher) };
+        out.push(CipherInfo { name: cipher.name().to_string(), description: cipher.description().trim_end().to_string() });
+    }
+    if supported {
+        // SAFETY: the stack from SSL_get1_supported_ciphers is ours and is
+        // freed once, here; OPENSSL_sk_free frees only the stack, not the
+        // static ciphers in it.
+        unsafe { OPENSSL_sk_free(stack) };
     }
     out
 }
@@ -97,12 +109,14 @@ pub fn cipher_list(ssl: &SslRef, supported: bool) -> Vec<CipherInfo> {
 /// `SSL_get0_peername`: the name the peer's certificate matched in host
 /// name verification.
 pub fn peername(ssl: &SslRef) -> Option<String> {
-    // SAFETY: live SSL; the returned string is owned by it and copied at
-    // once.
-    unsafe {
-        let name = SSL_get0_peername(ssl.as_ptr());
-        (!name.is_null()).then(|| std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned())
-    }
+    // SAFETY: `ssl` is live; the call only reads it and returns NULL or a
+    // C string owned by the SSL.
+    let name = unsafe { SSL_get0_peername(ssl.as_ptr()) };
+    (!name.is_null()).then(|| {
+        // SAFETY: a non-null, NUL-terminated string owned by the SSL, not
+        // changed while `ssl` is borrowed; copied at once.
+        unsafe { std::ffi::CStr::from_ptr(name) }.to_string_lossy().into_owned()
+    })
 }
 
 extern "C" {
@@ -133,12 +147,16 @@ extern "C" {
     fn OBJ_obj2txt(buf: *mut c_char, len: c_int, o: *const openssl_sys::ASN1_OBJECT, no_name: c_int) -> c_int;
 }
 
-/// A static C string from OpenSSL, copied.
+/// A C string from OpenSSL, copied.
+///
+/// # Safety
+/// `ptr` is NULL or a NUL-terminated string that stays readable during
+/// the call.
 unsafe fn static_text(ptr: *const c_char) -> String {
     if ptr.is_null() {
         return String::new();
     }
-    // SAFETY: OpenSSL returns NUL-terminated static strings here.
+    // SAFETY: non-null, so NUL-terminated and readable (the contract).
     unsafe { std::ffi::CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
 }
 
@@ -162,14 +180,25 @@ pub fn set_msg_callback(ssl: &mut SslRef, callback: MsgCallback) {
 
 /// `SSL_state_string_long`.
 pub fn state_long(ssl: &SslRef) -> String {
-    // SAFETY: live SSL; static result.
-    unsafe { static_text(SSL_state_string_long(ssl.as_ptr())) }
+    // SAFETY: live SSL; the call only reads its state.
+    let text = unsafe { SSL_state_string_long(ssl.as_ptr()) };
+    // SAFETY: SSL_state_string_long returns a static NUL-terminated string.
+    unsafe { static_text(text) }
 }
 
 /// `SSL_alert_type_string_long` and `SSL_alert_desc_string_long`.
 pub fn alert_text(value: c_int) -> (String, String) {
-    // SAFETY: both accept any value and return static strings.
-    unsafe { (static_text(SSL_alert_type_string_long(value)), static_text(SSL_alert_desc_string_long(value))) }
+    // SAFETY: accepts any value (unknown ones give "unknown").
+    let kind = unsafe { SSL_alert_type_string_long(value) };
+    // SAFETY: SSL_alert_type_string_long returns a static NUL-terminated
+    // string.
+    let kind = unsafe { static_text(kind) };
+    // SAFETY: accepts any value (unknown ones give "unknown").
+    let desc = unsafe { SSL_alert_desc_string_long(value) };
+    // SAFETY: SSL_alert_desc_string_long returns a static NUL-terminated
+    // string.
+    let desc = unsafe { static_text(desc) };
+    (kind, desc)
 }
 
 /// `SSL_client_hello_get0_ext`: a raw extension of the ClientHello being
@@ -177,14 +206,16 @@ pub fn alert_text(value: c_int) -> (String, String) {
 pub fn client_hello_ext(ssl: &mut SslRef, ext_type: u32) -> Option<Vec<u8>> {
     let mut out: *const u8 = std::ptr::null();
     let mut len = 0usize;
-    // SAFETY: live SSL inside its client hello callback; the returned
-    // bytes belong to the ClientHello and are copied at once.
-    unsafe {
-        if SSL_client_hello_get0_ext(ssl.as_ptr(), ext_type, &mut out, &mut len) != 1 || out.is_null() {
-            return None;
-        }
-        Some(std::slice::from_raw_parts(out, len).to_vec())
+    // SAFETY: live SSL (outside the client hello callback the call finds
+    // no ClientHello and returns 0); both out pointers are locals, valid
+    // for the call.
+    if unsafe { SSL_client_hello_get0_ext(ssl.as_ptr(), ext_type, &mut out, &mut len) } != 1 || out.is_null() {
+        return None;
     }
+    // SAFETY: on success `out` points at `len` bytes of the ClientHello
+    // being processed, which lives until the callback returns; copied at
+    // once.
+    Some(unsafe { std::slice::from_raw_parts(out, len) }.to_vec())
 }
 
 /// Ticket, ticket application data and lifetime hint of a session.
@@ -193,70 +224,93 @@ pub fn session_ticket(session: &openssl::ssl::SslSessionRef) -> (Vec<u8>, Vec<u8
     let mut len = 0usize;
     let mut app: *mut std::ffi::c_void = std::ptr::null_mut();
     let mut app_len = 0usize;
-    // SAFETY: live session; returned pointers belong to it and are copied.
-    unsafe {
-        SSL_SESSION_get0_ticket(session.as_ptr(), &mut tick, &mut len);
-        let ticket = if tick.is_null() { Vec::new() } else { std::slice::from_raw_parts(tick, len).to_vec() };
-        let appdata = if SSL_SESSION_get0_ticket_appdata(session.as_ptr(), &mut app, &mut app_len) == 1 && !app.is_null() {
-            std::slice::from_raw_parts(app as *const u8, app_len).to_vec()
-        } else {
-            Vec::new()
-        };
-        (ticket, appdata, SSL_SESSION_get_ticket_lifetime_hint(session.as_ptr()) as u64)
-    }
+    // SAFETY: live session; both out pointers are locals, valid for the
+    // call.
+    unsafe { SSL_SESSION_get0_ticket(session.as_ptr(), &mut tick, &mut len) };
+    let ticket = if tick.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: a non-null ticket is `len` bytes owned by the session,
+        // live while `session` is borrowed; copied at once.
+        unsafe { std::slice::from_raw_parts(tick, len) }.to_vec()
+    };
+    // SAFETY: live session (the call only reads it, despite the mutable
+    // pointer type); both out pointers are locals, valid for the call.
+    let found = unsafe { SSL_SESSION_get0_ticket_appdata(session.as_ptr(), &mut app, &mut app_len) };
+    let appdata = if found == 1 && !app.is_null() {
+        // SAFETY: on success a non-null `app` is `app_len` bytes owned by
+        // the session, live while `session` is borrowed; copied at once.
+        unsafe { std::slice::from_raw_parts(app as *const u8, app_len) }.to_vec()
+    } else {
+        Vec::new()
+    };
+    // SAFETY: live session; the call only reads a field.
+    let hint = unsafe { SSL_SESSION_get_ticket_lifetime_hint(session.as_ptr()) };
+    (ticket, appdata, hint as u64)
 }
 
 /// `SSL_CIPHER_is_aead` and `SSL_CIPHER_get_id`.
 pub fn cipher_aead_and_id(cipher: &openssl::ssl::SslCipherRef) -> (bool, u32) {
-    // SAFETY: a live static cipher description.
-    unsafe { (SSL_CIPHER_is_aead(cipher.as_ptr()) == 1, SSL_CIPHER_get_id(cipher.as_ptr())) }
+    // SAFETY: a live static cipher description; the call only reads it.
+    let aead = unsafe { SSL_CIPHER_is_aead(cipher.as_ptr()) } == 1;
+    // SAFETY: a live static cipher description; the call only reads it.
+    let id = unsafe { SSL_CIPHER_get_id(cipher.as_ptr()) };
+    (aead, id)
 }
 
 /// The handshake digest of a cipher (`SSL_CIPHER_get_handshake_digest`).
 pub fn cipher_handshake_digest(cipher: &openssl::ssl::SslCipherRef) -> String {
-    // SAFETY: live static cipher; the digest is static too.
-    unsafe {
-        let md = openssl_sys::SSL_CIPHER_get_handshake_digest(cipher.as_ptr());
-        if md.is_null() {
-            return String::new();
-        }
-        openssl::hash::MessageDigest::from_ptr(md as *mut _).type_().long_name().unwrap_or("").to_string()
+    // SAFETY: a live static cipher description; the call only reads it.
+    let md = unsafe { openssl_sys::SSL_CIPHER_get_handshake_digest(cipher.as_ptr()) };
+    if md.is_null() {
+        return String::new();
     }
+    // SAFETY: a non-null digest from this call is one of the library's
+    // static EVP_MDs, valid for the program's life; MessageDigest only
+    // wraps the pointer (it frees nothing).
+    let md = unsafe { openssl::hash::MessageDigest::from_ptr(md as *mut _) };
+    md.type_().long_name().unwrap_or("").to_string()
 }
 
 /// The peer's signature digest and type (`SSL_get_peer_signature_nid`,
 /// `SSL_get_peer_signature_type_nid`).
 pub fn peer_signature(ssl: &SslRef) -> (Option<openssl::nid::Nid>, Option<openssl::nid::Nid>) {
+    // SSL_get_peer_signature_nid is a macro over SSL_ctrl.
+    const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
     let mut hash = 0;
     let mut kind = 0;
-    // SAFETY: live SSL; out pointers valid for the calls.
-    unsafe {
-        // SSL_get_peer_signature_nid is a macro over SSL_ctrl.
-        const SSL_CTRL_GET_PEER_SIGNATURE_NID: c_int = 108;
-        let found = openssl_sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, &mut hash as *mut c_int as *mut std::ffi::c_void);
-        let hash = (found == 1).then(|| openssl::nid::Nid::from_raw(hash));
-        let kind = (SSL_get_peer_signature_type_nid(ssl.as_ptr(), &mut kind) == 1).then(|| openssl::nid::Nid::from_raw(kind));
-        (hash, kind)
-    }
+    // SAFETY: live SSL; this control writes one int through `parg`, which
+    // points at the local `hash`.
+    let found = unsafe { openssl_sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_PEER_SIGNATURE_NID, 0, &mut hash as *mut c_int as *mut std::ffi::c_void) };
+    let hash = (found == 1).then(|| openssl::nid::Nid::from_raw(hash));
+    // SAFETY: live SSL; `kind` is a local int, valid for the call.
+    let found = unsafe { SSL_get_peer_signature_type_nid(ssl.as_ptr(), &mut kind) };
+    let kind = (found == 1).then(|| openssl::nid::Nid::from_raw(kind));
+    (hash, kind)
 }
 
 /// `SSL_get_client_CA_list`: the CA names a server accepts client
 /// certificates from (on a client: the list the server sent).
 pub fn client_ca_names(ssl: &SslRef) -> Vec<openssl::x509::X509Name> {
     let mut names = Vec::new();
-    // SAFETY: live SSL; the stack and its names belong to it and are only
-    // read here.
-    unsafe {
-        let stack = SSL_get_client_CA_list(ssl.as_ptr());
-        if stack.is_null() {
-            return names;
-        }
-        for i in 0..OPENSSL_sk_num(stack) {
-            let name = OPENSSL_sk_value(stack, i) as *mut openssl_sys::X509_NAME;
-            if !name.is_null() {
-                if let Ok(name) = openssl::x509::X509NameRef::from_ptr(name).to_owned() {
-                    names.push(name);
-                }
+    // SAFETY: live SSL; the call returns NULL or a stack owned by the SSL
+    // (or its context), unchanged while `ssl` is borrowed.
+    let stack = unsafe { SSL_get_client_CA_list(ssl.as_ptr()) };
+    if stack.is_null() {
+        return names;
+    }
+    // SAFETY: `stack` is a live stack (non-null, from above).
+    let count = unsafe { OPENSSL_sk_num(stack) };
+    for i in 0..count {
+        // SAFETY: live stack, and `i` is below its length, which nothing
+        // changes during the loop.
+        let name = unsafe { OPENSSL_sk_value(stack, i) } as *mut openssl_sys::X509_NAME;
+        if !name.is_null() {
+            // SAFETY: an element of the live stack, an X509_NAME owned by
+            // it; the borrowed view is only used to copy the name.
+            let name = unsafe { openssl::x509::X509NameRef::from_ptr(name) };
+            if let Ok(name) = name.to_owned() {
+                names.push(name);
             }
         }
     }
@@ -267,59 +321,79 @@ pub fn client_ca_names(ssl: &SslRef) -> Vec<openssl::x509::X509Name> {
 pub fn unique_ids(cert: &openssl::x509::X509Ref) -> (Vec<u8>, Vec<u8>) {
     let mut issuer: *const openssl_sys::ASN1_BIT_STRING = std::ptr::null();
     let mut subject: *const openssl_sys::ASN1_BIT_STRING = std::ptr::null();
-    // SAFETY: live certificate; the bit strings belong to it.
-    unsafe {
-        X509_get0_uids(cert.as_ptr(), &mut issuer, &mut subject);
-        (asn1_bytes(issuer as *const openssl_sys::ASN1_STRING), asn1_bytes(subject as *const openssl_sys::ASN1_STRING))
-    }
+    // SAFETY: live certificate; both out pointers are locals, valid for
+    // the call.
+    unsafe { X509_get0_uids(cert.as_ptr(), &mut issuer, &mut subject) };
+    // SAFETY: NULL or a bit string (an ASN1_STRING) owned by the
+    // certificate, live while `cert` is borrowed.
+    let issuer = unsafe { asn1_bytes(issuer as *const openssl_sys::ASN1_STRING) };
+    // SAFETY: as for `issuer`.
+    let subject = unsafe { asn1_bytes(subject as *const openssl_sys::ASN1_STRING) };
+    (issuer, subject)
 }
 
+/// The bytes of an ASN1 string, copied.
+///
+/// # Safety
+/// `s` is NULL or a live ASN1 string that stays unchanged during the call.
 unsafe fn asn1_bytes(s: *const openssl_sys::ASN1_STRING) -> Vec<u8> {
     if s.is_null() {
         return Vec::new();
     }
-    // SAFETY: a live ASN1 string of the given length.
-    unsafe {
-        let len = ASN1_STRING_length(s).max(0) as usize;
-        let data = ASN1_STRING_get0_data(s);
-        if data.is_null() {
-            Vec::new()
-        } else {
-            std::slice::from_raw_parts(data, len).to_vec()
-        }
+    // SAFETY: non-null, so a live ASN1 string (the contract); only read.
+    let len = unsafe { ASN1_STRING_length(s) }.max(0) as usize;
+    // SAFETY: as above.
+    let data = unsafe { ASN1_STRING_get0_data(s) };
+    if data.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: a non-null `data` is the string's buffer of `len` bytes,
+        // owned by the live string; copied at once.
+        unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
     }
 }
 
 /// Names of a certificate's extensions, in order.
 pub fn extension_names(cert: &openssl::x509::X509Ref) -> Vec<String> {
     let mut names = Vec::new();
-    // SAFETY: live certificate; extensions and their objects belong to it.
-    unsafe {
-        for i in 0..X509_get_ext_count(cert.as_ptr()) {
-            let ext = X509_get_ext(cert.as_ptr(), i);
-            if ext.is_null() {
-                continue;
-            }
-            let obj = X509_EXTENSION_get_object(ext);
-            let nid = openssl::nid::Nid::from_raw(OBJ_obj2nid(obj));
-            let name = match nid.long_name() {
-                Ok(name) if nid != openssl::nid::Nid::UNDEF => name.to_string(),
-                _ => {
-                    let mut buf = [0 as c_char; 128];
-                    OBJ_obj2txt(buf.as_mut_ptr(), buf.len() as c_int, obj, 1);
-                    static_text(buf.as_ptr())
-                }
-            };
-            names.push(name);
+    // SAFETY: live certificate; the call only reads it.
+    let count = unsafe { X509_get_ext_count(cert.as_ptr()) };
+    for i in 0..count {
+        // SAFETY: live certificate, and `i` is below its extension count.
+        let ext = unsafe { X509_get_ext(cert.as_ptr(), i) };
+        if ext.is_null() {
+            continue;
         }
+        // SAFETY: a non-null extension owned by the live certificate; the
+        // call only reads it.
+        let obj = unsafe { X509_EXTENSION_get_object(ext) };
+        // SAFETY: the extension's object, owned by the certificate (NULL
+        // gives NID_undef).
+        let nid = openssl::nid::Nid::from_raw(unsafe { OBJ_obj2nid(obj) });
+        let name = match nid.long_name() {
+            Ok(name) if nid != openssl::nid::Nid::UNDEF => name.to_string(),
+            _ => {
+                let mut buf = [0 as c_char; 128];
+                // SAFETY: `buf` is writable for its length, which is passed;
+                // OBJ_obj2txt writes at most that many bytes, NUL included.
+                unsafe { OBJ_obj2txt(buf.as_mut_ptr(), buf.len() as c_int, obj, 1) };
+                // SAFETY: `buf` is NUL-terminated: it starts zeroed and
+                // OBJ_obj2txt truncates within it, ending with a NUL.
+                unsafe { static_text(buf.as_ptr()) }
+            }
+        };
+        names.push(name);
     }
     names
 }
 
 /// The public key bits of a certificate (`X509_get0_pubkey_bitstr`).
 pub fn public_key_bits(cert: &openssl::x509::X509Ref) -> Vec<u8> {
-    // SAFETY: live certificate; the bit string belongs to it.
-    unsafe { asn1_bytes(X509_get0_pubkey_bitstr(cert.as_ptr()) as *const openssl_sys::ASN1_STRING) }
+    // SAFETY: live certificate; the call only reads it.
+    let bits = unsafe { X509_get0_pubkey_bitstr(cert.as_ptr()) };
+    // SAFETY: NULL or a bit string (an ASN1_STRING) owned by the
+    // certificate, live while `cert` is borrowed.
+    unsafe { asn1_bytes(bits as *const openssl_sys::ASN1_STRING) }
 }
 
 /// `SSL_get_security_level`.
@@ -338,8 +412,12 @@ pub fn secure_renegotiation(ssl: &SslRef) -> bool {
 /// `SSL_CTX_get_session_cache_mode` of the connection's context.
 pub fn session_cache_mode(ssl: &SslRef) -> i64 {
     const SSL_CTRL_GET_SESS_CACHE_MODE: c_int = 45;
-    // SAFETY: live SSL and its context; this control only reads a field.
-    unsafe { openssl_sys::SSL_CTX_ctrl(openssl_sys::SSL_get_SSL_CTX(ssl.as_ptr()), SSL_CTRL_GET_SESS_CACHE_MODE, 0, std::ptr::null_mut()) as i64 }
+    // SAFETY: live SSL; the call returns its context, which the SSL holds
+    // a reference to.
+    let ctx = unsafe { openssl_sys::SSL_get_SSL_CTX(ssl.as_ptr()) };
+    // SAFETY: the live context of a live SSL; this control only reads a
+    // field.
+    unsafe { openssl_sys::SSL_CTX_ctrl(ctx, SSL_CTRL_GET_SESS_CACHE_MODE, 0, std::ptr::null_mut()) as i64 }
 }
 
 extern "C" {
@@ -350,20 +428,29 @@ extern "C" {
 /// `SSL_trace`: OpenSSL's own description of a protocol message, as text.
 pub fn trace_text(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int, data: &[u8]) -> String {
     const BIO_CTRL_INFO: c_int = 3;
-    // SAFETY: a fresh memory BIO, used for this call only and freed at the
-    // end; SSL_trace reads `data` (valid for its length) and writes text
-    // into the BIO; the text pointer from BIO_CTRL_INFO is copied before
-    // the BIO is freed.
-    unsafe {
-        let bio = openssl_sys::BIO_new(openssl_sys::BIO_s_mem());
-        if bio.is_null() {
-            return String::new();
-        }
-        SSL_trace(sent as c_int, version, content_type, data.as_ptr() as *const std::ffi::c_void, data.len(), ssl.as_ptr(), bio as *mut std::ffi::c_void);
-        let mut text: *mut c_char = std::ptr::null_mut();
-        let len = openssl_sys::BIO_ctrl(bio, BIO_CTRL_INFO, 0, &mut text as *mut *mut c_char as *mut std::ffi::c_void);
-        let out = if text.is_null() || len <= 0 { String::new() } else { String::from_utf8_lossy(std::slice::from_raw_parts(text as *const u8, len as usize)).into_owned() };
-        BIO_free(bio);
-        out
+    // SAFETY: takes no arguments; returns the static memory BIO method.
+    let method = unsafe { openssl_sys::BIO_s_mem() };
+    // SAFETY: a valid BIO method; the new BIO is ours, used for this call
+    // only and freed at the end.
+    let bio = unsafe { openssl_sys::BIO_new(method) };
+    if bio.is_null() {
+        return String::new();
     }
+    // SAFETY: live SSL; `data` is readable for its length; the argument is
+    // our live memory BIO, which SSL_trace writes its text into.
+    unsafe { SSL_trace(sent as c_int, version, content_type, data.as_ptr() as *const std::ffi::c_void, data.len(), ssl.as_ptr(), bio as *mut std::ffi::c_void) };
+    let mut text: *mut c_char = std::ptr::null_mut();
+    // SAFETY: our live memory BIO; BIO_CTRL_INFO stores a pointer to its
+    // contents in the local `text` and returns their length.
+    let len = unsafe { openssl_sys::BIO_ctrl(bio, BIO_CTRL_INFO, 0, &mut text as *mut *mut c_char as *mut std::ffi::c_void) };
+    let out = if text.is_null() || len <= 0 {
+        String::new()
+    } else {
+        // SAFETY: `text` points at the BIO's `len` bytes, live until the
+        // BIO is freed below; copied at once.
+        String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(text as *const u8, len as usize) }).into_owned()
+    };
+    // SAFETY: our BIO, freed once; nothing points into it any more.
+    unsafe { BIO_free(bio) };
+    out
 }

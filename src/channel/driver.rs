@@ -257,12 +257,18 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
 
 unsafe extern "C" fn input_proc(data: ClientData, buf: *mut c_char, to_read: c_int, error: *mut c_int) -> c_int {
     caught_io(error, || {
-        // SAFETY: Tcl gives a buffer of `to_read` bytes and a valid error
-        // pointer, both live for the call.
-        let (buf, error) = unsafe { (std::slice::from_raw_parts_mut(buf as *mut u8, to_read.max(0) as usize), &mut *error) };
-        // SAFETY: our instance data.
+        // SAFETY: Tcl gives a buffer of `to_read` writable bytes, live for
+        // the call and used by no one else meanwhile.
+        let buf = unsafe { std::slice::from_raw_parts_mut(buf as *mut u8, to_read.max(0) as usize) };
+        // SAFETY: Tcl's error pointer, valid for the call; `caught_io`
+        // writes through it only after this closure has ended.
+        let error = unsafe { &mut *error };
+        // SAFETY: Tcl passes our instance data.
+        let shell_ref = unsafe { shell(data) };
+        // SAFETY: `shell_ref` comes from `shell` and is not used after
+        // `enter`, which may free it.
         unsafe {
-            Shell::enter(shell(data), Err(libc::EAGAIN), |shell, tls| {
+            Shell::enter(shell_ref, Err(libc::EAGAIN), |shell, tls| {
                 crate::tcl::test_panic("input");
                 tls.input(buf).map_err(|stall| shell.stall_code(tls, stall))
             })
@@ -277,12 +283,17 @@ unsafe extern "C" fn input_proc(data: ClientData, buf: *mut c_char, to_read: c_i
 
 unsafe extern "C" fn output_proc(data: ClientData, buf: *const c_char, to_write: c_int, error: *mut c_int) -> c_int {
     caught_io(error, || {
-        // SAFETY: Tcl gives `to_write` readable bytes and a valid error
-        // pointer, both live for the call.
-        let (buf, error) = unsafe { (std::slice::from_raw_parts(buf as *const u8, to_write.max(0) as usize), &mut *error) };
-        // SAFETY: our instance data.
+        // SAFETY: Tcl gives `to_write` readable bytes, live for the call.
+        let buf = unsafe { std::slice::from_raw_parts(buf as *const u8, to_write.max(0) as usize) };
+        // SAFETY: Tcl's error pointer, valid for the call; `caught_io`
+        // writes through it only after this closure has ended.
+        let error = unsafe { &mut *error };
+        // SAFETY: Tcl passes our instance data.
+        let shell_ref = unsafe { shell(data) };
+        // SAFETY: `shell_ref` comes from `shell` and is not used after
+        // `enter`, which may free it.
         unsafe {
-            Shell::enter(shell(data), Err(libc::EAGAIN), |shell, tls| {
+            Shell::enter(shell_ref, Err(libc::EAGAIN), |shell, tls| {
                 let result = tls.output(buf);
                 if !tls.blocking {
                     // Ciphertext may be waiting for the lower channel.
@@ -301,15 +312,22 @@ unsafe extern "C" fn output_proc(data: ClientData, buf: *const c_char, to_write:
 
 unsafe extern "C" fn set_option_proc(data: ClientData, interp: *mut Tcl_Interp, name: *const c_char, value: *const c_char) -> c_int {
     boundary(sys::TCL_ERROR, || {
-        // SAFETY: our instance data; the other arguments come from Tcl.
-        unsafe { shell(data).lower.set_option(interp, name, value) }
+        // SAFETY: Tcl passes our instance data.
+        let shell_ref = unsafe { shell(data) };
+        // SAFETY: Tcl calls a set option proc with a NULL or live `interp`
+        // and C strings for `name` and `value`, as `set_option` requires.
+        unsafe { shell_ref.lower.set_option(interp, name, value) }
     })
 }
 
 unsafe extern "C" fn get_option_proc(data: ClientData, interp: *mut Tcl_Interp, name: *const c_char, ds: *mut sys::Tcl_DString) -> c_int {
     boundary(sys::TCL_ERROR, || {
-        // SAFETY: our instance data; the other arguments come from Tcl.
-        unsafe { shell(data).lower.get_option(interp, name, ds) }
+        // SAFETY: Tcl passes our instance data.
+        let shell_ref = unsafe { shell(data) };
+        // SAFETY: Tcl calls a get option proc with a NULL or live `interp`,
+        // a NULL or C string `name` and a live DString, as `get_option`
+        // requires.
+        unsafe { shell_ref.lower.get_option(interp, name, ds) }
     })
 }
 
@@ -351,9 +369,12 @@ unsafe extern "C" fn get_handle_proc(data: ClientData, direction: c_int, handle:
 unsafe extern "C" fn block_mode_proc(data: ClientData, mode: c_int) -> c_int {
     boundary(libc::EINVAL, || {
         let blocking = mode == sys::TCL_MODE_BLOCKING;
-        // SAFETY: our instance data.
+        // SAFETY: Tcl passes our instance data.
+        let shell_ref = unsafe { shell(data) };
+        // SAFETY: `shell_ref` comes from `shell` and is not used after
+        // `enter`, which may free it.
         unsafe {
-            Shell::enter(shell(data), libc::EBUSY, |_, tls| {
+            Shell::enter(shell_ref, libc::EBUSY, |_, tls| {
                 tls.blocking = blocking;
                 tls.lower.set_blocking(blocking);
                 0
@@ -364,9 +385,12 @@ unsafe extern "C" fn block_mode_proc(data: ClientData, mode: c_int) -> c_int {
 
 unsafe extern "C" fn handler_proc(data: ClientData, mask: c_int) -> c_int {
     boundary(0, || {
-        // SAFETY: our instance data.
+        // SAFETY: Tcl passes our instance data.
+        let shell_ref = unsafe { shell(data) };
+        // SAFETY: `shell_ref` comes from `shell` and is not used after
+        // `enter`, which may free it.
         unsafe {
-            Shell::enter(shell(data), 0, |shell, tls| {
+            Shell::enter(shell_ref, 0, |shell, tls| {
                 let deliver = tls.on_lower_ready(mask);
                 shell.refresh_interest(tls);
                 if shell.alive() {
@@ -432,16 +456,24 @@ unsafe extern "C" fn timer_proc(data: ClientData) {
 /// `chan` is a live channel.
 pub unsafe fn channel_option(chan: Tcl_Channel, name: &std::ffi::CStr) -> Option<String> {
     let mut ds = std::mem::MaybeUninit::<sys::Tcl_DString>::uninit();
-    // SAFETY: the DString is initialised before use and freed after; the
-    // channel is live (contract).
-    unsafe {
-        sys::Tcl_DStringInit(ds.as_mut_ptr());
-        let ok = sys::Tcl_GetChannelOption(std::ptr::null_mut(), chan, name.as_ptr(), ds.as_mut_ptr());
-        let ds_ref = &*ds.as_ptr();
-        let value = if ds_ref.string.is_null() { String::new() } else { std::ffi::CStr::from_ptr(ds_ref.string).to_string_lossy().into_owned() };
-        sys::Tcl_DStringFree(ds.as_mut_ptr());
-        (ok == sys::TCL_OK).then_some(value)
-    }
+    // SAFETY: `ds` is writable storage for a DString; this initialises it.
+    unsafe { sys::Tcl_DStringInit(ds.as_mut_ptr()) };
+    // SAFETY: the channel is live (contract), `name` is a C string and the
+    // DString is initialised; a NULL interp only means no error message.
+    let ok = unsafe { sys::Tcl_GetChannelOption(std::ptr::null_mut(), chan, name.as_ptr(), ds.as_mut_ptr()) };
+    // SAFETY: initialised by Tcl_DStringInit above; not freed before the
+    // reference's last use.
+    let ds_ref = unsafe { &*ds.as_ptr() };
+    let value = if ds_ref.string.is_null() {
+        String::new()
+    } else {
+        // SAFETY: a DString's `string` is a NUL-terminated buffer it owns,
+        // live until the DString is freed below; copied at once.
+        unsafe { std::ffi::CStr::from_ptr(ds_ref.string) }.to_string_lossy().into_owned()
+    };
+    // SAFETY: initialised above and freed once, here.
+    unsafe { sys::Tcl_DStringFree(ds.as_mut_ptr()) };
+    (ok == sys::TCL_OK).then_some(value)
 }
 
 /// Whether `chan` is in blocking mode (`fconfigure -blocking`).
@@ -472,8 +504,10 @@ pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a Shell> {
     while !current.is_null() {
         // SAFETY: a live channel of the stack.
         if unsafe { is_tls(current) } {
+            // SAFETY: a live channel of the stack.
+            let data = unsafe { sys::Tcl_GetChannelInstanceData(current) };
             // SAFETY: a channel of our type carries a live shell.
-            return Some(unsafe { shell(sys::Tcl_GetChannelInstanceData(current)) });
+            return Some(unsafe { shell(data) });
         }
         // SAFETY: live channel.
         current = unsafe { sys::Tcl_GetStackedChannel(current) };
@@ -538,8 +572,11 @@ const UNIMPORT_WAIT_MS: u64 = 5_000;
 /// # Safety
 /// `interp` is live and `chan` is a live channel whose top layer is ours.
 pub unsafe fn unstack(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> Result<(), TlsError> {
-    // SAFETY: the caller checked the top layer is ours.
-    let shell = unsafe { shell(sys::Tcl_GetChannelInstanceData(chan)) };
+    // SAFETY: live channel (contract).
+    let data = unsafe { sys::Tcl_GetChannelInstanceData(chan) };
+    // SAFETY: the caller checked the top layer is ours, so its instance
+    // data is a live shell.
+    let shell = unsafe { shell(data) };
     let lower = shell.lower.raw();
     let mut leftover = Vec::new();
     if !shell.busy.get() {

@@ -52,11 +52,12 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
     if own < 0 {
         return;
     }
-    // SAFETY: `own` is our descriptor; this only changes its flags.
-    unsafe {
-        let flags = libc::fcntl(own, libc::F_GETFL);
-        libc::fcntl(own, libc::F_SETFL, flags | libc::O_NONBLOCK);
-    }
+    // SAFETY: `own` is our open descriptor; F_GETFL only reads its flags.
+    let flags = unsafe { libc::fcntl(own, libc::F_GETFL) };
+    // SAFETY: `own` is our open descriptor; F_SETFL only changes the file
+    // status flags (shared with the lower channel's descriptor, which Tcl
+    // only closes after this).
+    unsafe { libc::fcntl(own, libc::F_SETFL, flags | libc::O_NONBLOCK) };
     let mut linger = Box::new(Linger { fd: own, timer: std::ptr::null_mut(), pending });
     if !linger.send_pending() {
         // SAFETY: our descriptor, closed once.
@@ -77,12 +78,15 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
     }
     let mask = linger.interest();
     let linger = Box::into_raw(linger);
-    // SAFETY: `linger` stays alive until `finish` frees it, which also
-    // removes both the file handler and the timer that point at it.
-    unsafe {
-        sys::Tcl_CreateFileHandler(own, mask, on_event, linger as ClientData);
-        (*linger).timer = sys::Tcl_CreateTimerHandler(LINGER_MS, on_timeout, linger as ClientData);
-    }
+    // SAFETY: `own` is our descriptor; `linger` stays alive until
+    // `release` frees it, which also removes this handler.
+    unsafe { sys::Tcl_CreateFileHandler(own, mask, on_event, linger as ClientData) };
+    // SAFETY: `linger` stays alive until `release` frees it, which also
+    // deletes this timer unless it has fired.
+    let timer = unsafe { sys::Tcl_CreateTimerHandler(LINGER_MS, on_timeout, linger as ClientData) };
+    // SAFETY: `linger` is the live box leaked above; no reference to it
+    // exists and its handlers only run from the event loop, later.
+    unsafe { (*linger).timer = timer };
 }
 
 impl Linger {
@@ -132,15 +136,19 @@ fn drain(fd: c_int) -> bool {
 /// # Safety
 /// `linger` came from `hand_off` and has not been finished.
 unsafe fn release(linger: *mut Linger) {
-    // SAFETY: per the contract, we own the box and its registrations.
-    unsafe {
-        let linger = Box::from_raw(linger);
-        sys::Tcl_DeleteFileHandler(linger.fd);
-        if !linger.timer.is_null() {
-            sys::Tcl_DeleteTimerHandler(linger.timer);
-        }
-        libc::close(linger.fd);
+    // SAFETY: per the contract, the box leaked by `hand_off` is ours and
+    // is taken back once, here.
+    let linger = unsafe { Box::from_raw(linger) };
+    // SAFETY: removes the handler `hand_off` (or `on_event`) created for
+    // our descriptor.
+    unsafe { sys::Tcl_DeleteFileHandler(linger.fd) };
+    if !linger.timer.is_null() {
+        // SAFETY: our timer, not fired yet (`on_timeout` clears the token
+        // before releasing).
+        unsafe { sys::Tcl_DeleteTimerHandler(linger.timer) };
     }
+    // SAFETY: our descriptor, closed once; its handler is gone.
+    unsafe { libc::close(linger.fd) };
 }
 
 unsafe extern "C" fn on_event(data: ClientData, mask: c_int) {
@@ -166,11 +174,11 @@ unsafe extern "C" fn on_event(data: ClientData, mask: c_int) {
 unsafe extern "C" fn on_timeout(data: ClientData) {
     boundary((), || {
         let linger = data as *mut Linger;
-        // SAFETY: the timer is live, so the linger is too; it has fired, so
-        // `finish` must not delete it again.
-        unsafe {
-            (*linger).timer = std::ptr::null_mut();
-            release(linger);
-        }
+        // SAFETY: the timer is live, so the linger is too (`release`
+        // deletes the timer before freeing it); no reference to it exists.
+        unsafe { (*linger).timer = std::ptr::null_mut() };
+        // SAFETY: live and not released yet; the timer has fired, and with
+        // its token cleared `release` does not delete it again.
+        unsafe { release(linger) };
     })
 }

@@ -56,15 +56,14 @@ impl LowerChannel {
         }
         let len = buf.len().min(c_int::MAX as usize) as c_int;
         let mut errno: c_int = 0;
+        // SAFETY: the type of a live channel, kept by its driver for as
+        // long as the channel exists; the call only reads a field.
+        let input = unsafe { sys::Tcl_ChannelInputProc(self.type_ptr()) };
+        let Some(input) = input else { return LowerRead::Failed(libc::EINVAL) };
         // SAFETY: the proc belongs to this channel's type and gets its
         // instance data, a writable buffer of `len` bytes and an out
         // pointer, as Tcl itself would call it.
-        let n = unsafe {
-            match sys::Tcl_ChannelInputProc(self.type_ptr()) {
-                Some(input) => input(self.instance(), buf.as_mut_ptr() as *mut c_char, len, &mut errno),
-                None => return LowerRead::Failed(libc::EINVAL),
-            }
-        };
+        let n = unsafe { input(self.instance(), buf.as_mut_ptr() as *mut c_char, len, &mut errno) };
         match n {
             0 => LowerRead::Eof,
             n if n > 0 => LowerRead::Data(n as usize),
@@ -130,14 +129,18 @@ impl LowerChannel {
     }
 
     pub fn type_name(&self) -> String {
-        // SAFETY: a channel type's name is a static C string.
-        unsafe {
-            let t = self.type_ptr();
-            if t.is_null() || (*t).type_name.is_null() {
-                return String::new();
-            }
-            CStr::from_ptr((*t).type_name).to_string_lossy().into_owned()
+        let t = self.type_ptr();
+        if t.is_null() {
+            return String::new();
         }
+        // SAFETY: a non-null type of a live channel, a Tcl_ChannelType its
+        // driver keeps for as long as the channel exists.
+        let name = unsafe { (*t).type_name };
+        if name.is_null() {
+            return String::new();
+        }
+        // SAFETY: a channel type's name is a static C string.
+        unsafe { CStr::from_ptr(name) }.to_string_lossy().into_owned()
     }
 
     /// Sets the driver's blocking mode directly (the channel state's flag
@@ -147,12 +150,12 @@ impl LowerChannel {
             return;
         }
         let mode = if blocking { sys::TCL_MODE_BLOCKING } else { sys::TCL_MODE_NONBLOCKING };
-        // SAFETY: the proc belongs to this channel's type and is called
-        // with this channel's instance data, as Tcl itself would.
-        unsafe {
-            if let Some(proc_) = sys::Tcl_ChannelBlockModeProc(self.type_ptr()) {
-                proc_(self.instance(), mode);
-            }
+        // SAFETY: the type of a live channel, kept by its driver for as
+        // long as the channel exists; the call only reads a field.
+        if let Some(proc_) = unsafe { sys::Tcl_ChannelBlockModeProc(self.type_ptr()) } {
+            // SAFETY: the proc belongs to this channel's type and is called
+            // with this channel's instance data, as Tcl itself would.
+            unsafe { proc_(self.instance(), mode) };
         }
     }
 
@@ -161,11 +164,12 @@ impl LowerChannel {
         if !self.is_alive() {
             return;
         }
-        // SAFETY: as for `set_blocking`.
-        unsafe {
-            if let Some(proc_) = sys::Tcl_ChannelWatchProc(self.type_ptr()) {
-                proc_(self.instance(), mask);
-            }
+        // SAFETY: the type of a live channel, kept by its driver for as
+        // long as the channel exists; the call only reads a field.
+        if let Some(proc_) = unsafe { sys::Tcl_ChannelWatchProc(self.type_ptr()) } {
+            // SAFETY: the proc belongs to this channel's type and is called
+            // with this channel's instance data, as Tcl itself would.
+            unsafe { proc_(self.instance(), mask) };
         }
     }
 
@@ -197,25 +201,36 @@ impl LowerChannel {
     /// `interp` is NULL or live; `name` is NULL or a C string; `ds` is a
     /// live `Tcl_DString`.
     pub unsafe fn get_option(&self, interp: *mut sys::Tcl_Interp, name: *const c_char, ds: *mut sys::Tcl_DString) -> c_int {
-        // SAFETY: forwarded under the caller's guarantees.
-        unsafe {
-            match sys::Tcl_ChannelGetOptionProc(self.type_ptr()) {
-                Some(proc_) => proc_(self.instance(), interp, name, ds),
-                None if name.is_null() => sys::TCL_OK,
-                None => sys::Tcl_BadChannelOption(interp, name, c"".as_ptr()),
-            }
+        // SAFETY: the type of a live channel, kept by its driver for as
+        // long as the channel exists; the call only reads a field.
+        let get = unsafe { sys::Tcl_ChannelGetOptionProc(self.type_ptr()) };
+        match get {
+            // SAFETY: the proc belongs to this channel's type and gets its
+            // instance data and arguments that meet a get option proc's
+            // contract (the caller's guarantees).
+            Some(proc_) => unsafe { proc_(self.instance(), interp, name, ds) },
+            None if name.is_null() => sys::TCL_OK,
+            // SAFETY: `interp` is NULL or live, `name` a C string (not NULL
+            // here) and the option list an empty C string.
+            None => unsafe { sys::Tcl_BadChannelOption(interp, name, c"".as_ptr()) },
         }
     }
 
     /// # Safety
-    /// As for [`LowerChannel::get_option`], with `value` a C string.
+    /// As for [`LowerChannel::get_option`], with `name` (never NULL here)
+    /// and `value` C strings.
     pub unsafe fn set_option(&self, interp: *mut sys::Tcl_Interp, name: *const c_char, value: *const c_char) -> c_int {
-        // SAFETY: forwarded under the caller's guarantees.
-        unsafe {
-            match sys::Tcl_ChannelSetOptionProc(self.type_ptr()) {
-                Some(proc_) => proc_(self.instance(), interp, name, value),
-                None => sys::Tcl_BadChannelOption(interp, name, c"".as_ptr()),
-            }
+        // SAFETY: the type of a live channel, kept by its driver for as
+        // long as the channel exists; the call only reads a field.
+        let set = unsafe { sys::Tcl_ChannelSetOptionProc(self.type_ptr()) };
+        match set {
+            // SAFETY: the proc belongs to this channel's type and gets its
+            // instance data and arguments that meet a set option proc's
+            // contract (the caller's guarantees).
+            Some(proc_) => unsafe { proc_(self.instance(), interp, name, value) },
+            // SAFETY: `interp` is NULL or live, `name` a C string and the
+            // option list an empty C string.
+            None => unsafe { sys::Tcl_BadChannelOption(interp, name, c"".as_ptr()) },
         }
     }
 }

@@ -121,15 +121,15 @@ impl Obj {
     /// The string value, converted from Tcl's modified UTF-8.
     pub fn text(&self) -> String {
         let mut len: sys::TclSize = 0;
-        // SAFETY: we hold a reference, so the object is live; Tcl returns
-        // `len` valid bytes.
-        unsafe {
-            let data = sys::Tcl_GetStringFromObj(self.as_ptr(), &mut len);
-            if data.is_null() || len <= 0 {
-                return String::new();
-            }
-            from_tcl_utf8(std::slice::from_raw_parts(data as *const u8, len as usize))
+        // SAFETY: we hold a reference, so the object is live; `len` is a
+        // valid out pointer.
+        let data = unsafe { sys::Tcl_GetStringFromObj(self.as_ptr(), &mut len) };
+        if data.is_null() || len <= 0 {
+            return String::new();
         }
+        // SAFETY: Tcl returns `len` valid bytes of the object's string,
+        // which stays as it is while we copy it (nothing else runs).
+        from_tcl_utf8(unsafe { std::slice::from_raw_parts(data as *const u8, len as usize) })
     }
 
     /// The value as a byte array (`Tcl_GetByteArrayFromObj`). A value
@@ -137,31 +137,42 @@ impl Obj {
     /// bytes, gives its UTF-8 text instead.
     pub fn byte_vec(&self) -> Vec<u8> {
         let mut len: sys::TclSize = 0;
-        // SAFETY: live object; Tcl returns `len` valid bytes.
-        unsafe {
-            let data = sys::get_byte_array(self.as_ptr(), &mut len);
-            if data.is_null() {
-                return self.text().into_bytes();
-            }
-            if len <= 0 {
-                return Vec::new();
-            }
-            std::slice::from_raw_parts(data, len as usize).to_vec()
+        // SAFETY: we hold a reference, so the object is live; `len` is a
+        // valid out pointer.
+        let data = unsafe { sys::get_byte_array(self.as_ptr(), &mut len) };
+        if data.is_null() {
+            return self.text().into_bytes();
         }
+        if len <= 0 {
+            return Vec::new();
+        }
+        // SAFETY: Tcl returns `len` valid bytes of the object's byte array,
+        // which stays as it is while we copy it (nothing else runs).
+        unsafe { std::slice::from_raw_parts(data, len as usize) }.to_vec()
     }
 
     /// The elements of the value as a list, or `None` if it is not one.
     pub fn elements(&self) -> Option<Vec<Obj>> {
         let mut count: sys::TclSize = 0;
         let mut items: *mut *mut Tcl_Obj = std::ptr::null_mut();
-        // SAFETY: live object; on success Tcl gives `count` element
-        // pointers, which we take references to before anything else runs.
-        unsafe {
-            if sys::Tcl_ListObjGetElements(std::ptr::null_mut(), self.as_ptr(), &mut count, &mut items) != sys::TCL_OK {
-                return None;
-            }
-            Some((0..count.max(0) as usize).filter_map(|i| Obj::from_raw(*items.add(i))).collect())
+        // SAFETY: we hold a reference, so the object is live; a NULL
+        // interp is allowed (no error message); both out pointers are
+        // locals, valid for the call.
+        if unsafe { sys::Tcl_ListObjGetElements(std::ptr::null_mut(), self.as_ptr(), &mut count, &mut items) } != sys::TCL_OK {
+            return None;
         }
+        // On success Tcl gives an array of `count` element pointers, owned by
+        // the list; each is referenced before anything else runs.
+        let elements = (0..count.max(0) as usize).filter_map(|i| {
+            // SAFETY: `i < count`, so the offset stays inside the array.
+            let slot = unsafe { items.add(i) };
+            // SAFETY: an element of the array, initialised and aligned.
+            let item = unsafe { *slot };
+            // SAFETY: the list holds a reference to each element, so it is
+            // live.
+            unsafe { Obj::from_raw(item) }
+        });
+        Some(elements.collect())
     }
 }
 
@@ -238,33 +249,41 @@ impl Interp {
 
     /// Evaluates `script` at global level; returns the Tcl code and result.
     pub fn eval_global(self, script: &Obj) -> (c_int, Obj) {
-        // SAFETY: live interpreter and object; the result object is
+        // SAFETY: live interpreter, and a live object (we hold a reference).
+        let code = unsafe { sys::Tcl_EvalObjEx(self.0, script.as_ptr(), sys::TCL_EVAL_GLOBAL) };
+        // SAFETY: live interpreter.
+        let raw = unsafe { sys::Tcl_GetObjResult(self.0) };
+        // SAFETY: the interpreter's result is a live object; it is
         // referenced before any further evaluation can replace it.
-        unsafe {
-            let code = sys::Tcl_EvalObjEx(self.0, script.as_ptr(), sys::TCL_EVAL_GLOBAL);
-            let result = Obj::from_raw(sys::Tcl_GetObjResult(self.0)).unwrap_or_else(|| Obj::string(""));
-            (code, result)
-        }
+        let result = unsafe { Obj::from_raw(raw) }.unwrap_or_else(|| Obj::string(""));
+        (code, result)
     }
 
     /// Runs a callback script at global level without disturbing the
     /// interpreter's result: an error is reported as a background error
     /// (`bgerror`) and returned as its message.
     pub fn call_callback(self, words: &Obj) -> Result<Obj, String> {
-        // SAFETY: live interpreter; the saved state is restored exactly once.
-        unsafe {
-            let state = sys::Tcl_SaveInterpState(self.0, sys::TCL_OK);
-            let code = sys::Tcl_EvalObjEx(self.0, words.as_ptr(), sys::TCL_EVAL_GLOBAL);
-            let result = Obj::from_raw(sys::Tcl_GetObjResult(self.0)).unwrap_or_else(|| Obj::string(""));
-            if code == sys::TCL_ERROR {
-                sys::Tcl_BackgroundException(self.0, code);
-            }
-            sys::Tcl_RestoreInterpState(self.0, state);
-            if code == sys::TCL_ERROR {
-                Err(result.text())
-            } else {
-                Ok(result)
-            }
+        // SAFETY: live interpreter; the saved state is restored exactly
+        // once, below.
+        let state = unsafe { sys::Tcl_SaveInterpState(self.0, sys::TCL_OK) };
+        // SAFETY: live interpreter, and a live object (we hold a reference).
+        let code = unsafe { sys::Tcl_EvalObjEx(self.0, words.as_ptr(), sys::TCL_EVAL_GLOBAL) };
+        // SAFETY: live interpreter.
+        let raw = unsafe { sys::Tcl_GetObjResult(self.0) };
+        // SAFETY: the interpreter's result is a live object; it is
+        // referenced before the state is restored over it.
+        let result = unsafe { Obj::from_raw(raw) }.unwrap_or_else(|| Obj::string(""));
+        if code == sys::TCL_ERROR {
+            // SAFETY: live interpreter, holding the error just raised.
+            unsafe { sys::Tcl_BackgroundException(self.0, code) };
+        }
+        // SAFETY: `state` was saved from this interpreter above and is
+        // restored (which also frees it) once, here.
+        unsafe { sys::Tcl_RestoreInterpState(self.0, state) };
+        if code == sys::TCL_ERROR {
+            Err(result.text())
+        } else {
+            Ok(result)
         }
     }
 }

@@ -224,19 +224,39 @@ pub unsafe fn init_stubs(interp: *mut Tcl_Interp) -> Result<(), LoadError> {
 unsafe fn set_foreign_result(interp: *mut Tcl_Interp, table: *const c_void, tcl9: bool, message: &str) {
     let table = table as *const *const c_void;
     let len = message.len().min(c_int::MAX as usize);
-    // SAFETY: slots 56 and 235 of both tables hold these functions with
-    // these signatures (checked against both headers by `stub_slots`).
-    unsafe {
-        let obj = if tcl9 {
-            let f: unsafe extern "C" fn(*const c_char, isize) -> *mut Tcl_Obj = std::mem::transmute(*table.add(2 + 56));
-            f(message.as_ptr() as *const c_char, len as isize)
-        } else {
-            let f: unsafe extern "C" fn(*const c_char, c_int) -> *mut Tcl_Obj = std::mem::transmute(*table.add(2 + 56));
-            f(message.as_ptr() as *const c_char, len as c_int)
-        };
-        let set: unsafe extern "C" fn(*mut Tcl_Interp, *mut Tcl_Obj) = std::mem::transmute(*table.add(2 + 235));
-        set(interp, obj);
-    }
+    // SAFETY: the live table (contract) holds `int magic; void *hooks;`
+    // (two pointer-sized words) followed by far more than 236 slots, so
+    // slot 56 lies inside it.
+    let new_string_slot = unsafe { table.add(2 + 56) };
+    // SAFETY: a slot of the live table: an aligned, initialised pointer.
+    let new_string = unsafe { *new_string_slot };
+    let obj = if tcl9 {
+        // SAFETY: slot 56 holds Tcl_NewStringObj (the number is checked
+        // against both headers by `stub_slots`), which Tcl 9 declares as
+        // `(const char *, Tcl_Size)`.
+        let f: unsafe extern "C" fn(*const c_char, isize) -> *mut Tcl_Obj = unsafe { std::mem::transmute(new_string) };
+        // SAFETY: `message` is readable for `len` bytes; Tcl copies them.
+        unsafe { f(message.as_ptr() as *const c_char, len as isize) }
+    } else {
+        // SAFETY: slot 56 holds Tcl_NewStringObj (the number is checked
+        // against both headers by `stub_slots`), which Tcl 8.6 declares as
+        // `(const char *, int)`.
+        let f: unsafe extern "C" fn(*const c_char, c_int) -> *mut Tcl_Obj = unsafe { std::mem::transmute(new_string) };
+        // SAFETY: `message` is readable for `len` bytes (at most
+        // `c_int::MAX`); Tcl copies them.
+        unsafe { f(message.as_ptr() as *const c_char, len as c_int) }
+    };
+    // SAFETY: as for slot 56: slot 235 lies inside the live table.
+    let set_result_slot = unsafe { table.add(2 + 235) };
+    // SAFETY: a slot of the live table: an aligned, initialised pointer.
+    let set_result = unsafe { *set_result_slot };
+    // SAFETY: slot 235 holds Tcl_SetObjResult (the number is checked
+    // against both headers by `stub_slots`), declared in both as
+    // `(Tcl_Interp *, Tcl_Obj *)`.
+    let set: unsafe extern "C" fn(*mut Tcl_Interp, *mut Tcl_Obj) = unsafe { std::mem::transmute(set_result) };
+    // SAFETY: `interp` is live (contract) and `obj` a fresh object, which
+    // the interpreter takes as its result.
+    unsafe { set(interp, obj) };
 }
 
 /// Whether [`init_stubs`] has found the table (stubs may be called).
@@ -251,8 +271,10 @@ fn slot(n: usize) -> *const c_void {
     // SAFETY: the table holds `int magic; void *hooks;` (two pointer-sized
     // words after padding) followed by one function pointer per slot, and
     // every `n` used here is a slot of this version's table (checked by a
-    // test against its header).
-    unsafe { *table.add(2 + n) }
+    // test against its header), so the offset stays inside the table.
+    let entry = unsafe { table.add(2 + n) };
+    // SAFETY: a slot of the live table: an aligned, initialised pointer.
+    unsafe { *entry }
 }
 
 /// One stub: its slot in the 8.6 and in the 9.0 table, or `_` where that
@@ -270,11 +292,9 @@ macro_rules! stub_fn {
         pub unsafe fn $name($($arg: $ty),*) $(-> $ret)? {
             // SAFETY: the slot holds this function with this signature
             // (see `USED_SLOTS` and its test against tclDecls.h).
-            unsafe {
-                let f: unsafe extern "C" fn($($ty),*) $(-> $ret)? =
-                    std::mem::transmute::<*const c_void, _>(slot($slot));
-                f($($arg),*)
-            }
+            let f: unsafe extern "C" fn($($ty),*) $(-> $ret)? = unsafe { std::mem::transmute::<*const c_void, _>(slot($slot)) };
+            // SAFETY: the caller upholds the C function's contract.
+            unsafe { f($($arg),*) }
         }
     };
 }
