@@ -103,6 +103,11 @@ impl TlsEngine {
         if !self.handshake()? {
             return Ok(ReadOutcome::WantInput);
         }
+        if self.starved() {
+            // SSL_read could only say WANT_READ (OpenSSL reads a record's
+            // header and body exactly, so it holds no whole record back).
+            return Ok(ReadOutcome::WantInput);
+        }
         let result = self.stream.ssl_read(buf);
         self.outcome(result)
     }
@@ -195,6 +200,13 @@ impl TlsEngine {
 
     pub fn consume_output(&mut self, n: usize) {
         self.stream.get_mut().outgoing.consume(n);
+    }
+
+    /// Nothing to read without new ciphertext: no plaintext decrypted, no
+    /// ciphertext queued, and the lower channel not at EOF.
+    fn starved(&self) -> bool {
+        let pipe = self.stream.get_ref();
+        pipe.incoming.is_empty() && !pipe.eof && self.stream.ssl().pending() == 0
     }
 
     /// Whether a read would make progress without new input: decrypted

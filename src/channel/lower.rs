@@ -25,11 +25,17 @@ pub enum LowerRead {
 pub struct LowerChannel {
     chan: Tcl_Channel,
     alive: Rc<Cell<bool>>,
+    /// The mask last given to the lower driver's watch proc (-1: none
+    /// yet). Only our layer calls that proc while we are stacked, so an
+    /// unchanged mask needs no call: with many connections each call
+    /// costs the notifier a walk of its handler list (Tcl 8.6's select
+    /// notifier keeps one linked list of every file handler).
+    watched: Rc<Cell<c_int>>,
 }
 
 impl LowerChannel {
     pub fn new(chan: Tcl_Channel) -> LowerChannel {
-        LowerChannel { chan, alive: Rc::new(Cell::new(true)) }
+        LowerChannel { chan, alive: Rc::new(Cell::new(true)), watched: Rc::new(Cell::new(-1)) }
     }
 
     pub fn raw(&self) -> Tcl_Channel {
@@ -161,7 +167,7 @@ impl LowerChannel {
 
     /// Asks the lower driver to notify us of `mask`.
     pub fn watch(&self, mask: c_int) {
-        if !self.is_alive() {
+        if !self.is_alive() || self.watched.replace(mask) == mask {
             return;
         }
         // SAFETY: the type of a live channel, kept by its driver for as

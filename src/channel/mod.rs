@@ -402,10 +402,14 @@ impl<L: Lower> TlsChannel<L> {
 
     /// Reads what has arrived: once in blocking mode (a second read could
     /// block), until it would block in non-blocking mode.
+    /// A read that comes back short has emptied the socket: the next
+    /// would only say EAGAIN (and the notifier reports what arrives later).
     fn read_ahead(&mut self) {
         loop {
+            let before = self.engine.buffered_input();
             let result = self.fill();
-            if result.is_err() || self.lower_eof || self.blocking || self.engine.buffered_input() >= READ_AHEAD {
+            let short = self.engine.buffered_input() - before < READ_CHUNK;
+            if result.is_err() || self.lower_eof || self.blocking || short || self.engine.buffered_input() >= READ_AHEAD {
                 return;
             }
         }
