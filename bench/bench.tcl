@@ -437,7 +437,10 @@ proc bench::echoConnection {port i {opts {}} {verb ping}} {
 	error "echo: expected \"$verb $i\", got \"$line\""
     }
     set t2 [clock microseconds]
-    if {$verb eq "ONCE" && ([gets $chan line] >= 0 || ![eof $chan])} {
+    # TclTLS 1.7 reports the server's close as an error ("software caused
+    # connection abort") rather than EOF: either ends the connection.
+    if {$verb eq "ONCE" && ![catch {gets $chan line} n]
+	    && ($n >= 0 || ![eof $chan])} {
 	error "echo: expected EOF after ONCE, got \"$line\""
     }
     return [list $chan [expr {$t1 - $t0}] [expr {$t2 - $t1}]]
@@ -751,7 +754,8 @@ proc bench::idle {name count} {
 	set before [rss [lindex $server 1]]
 	set cbefore [rss [lindex $client 1]]
 	puts [lindex $client 0] GO
-	if {[lindex [set line [expect $client 120]] 0] ne "READY"} {
+	# TclTLS 1.7 spends tens of ms of CPU per client connection.
+	if {[lindex [set line [expect $client 900]] 0] ne "READY"} {
 	    error "expected READY, got $line"
 	}
 	after 300
@@ -787,7 +791,7 @@ proc bench::echoTest {name count seconds clients bytes} {
 		seconds $seconds bytes $bytes serverpid $serverpid] [expr {$n + 64}]]
 	}
 	foreach child $children {
-	    if {[lindex [set line [expect $child 600]] 0] ne "CONNECTED"} {
+	    if {[lindex [set line [expect $child 900]] 0] ne "CONNECTED"} {
 		error "expected CONNECTED, got $line"
 	    }
 	}
