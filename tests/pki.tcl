@@ -74,10 +74,13 @@ proc socketPair {} {
     return [list $client $::accepted]
 }
 
-# Runs a Tcl script in a child tclsh (with the package on its path) in the
-# background; returns the pipe. The script's stdout is the pipe's input.
+# Runs a Tcl script in a child tclsh (with the package on its path and
+# [limit] defined) in the background; returns the pipe. The script's stdout
+# is the pipe's input.
 proc childTcl {script args} {
-    set file [makeFile "set auto_path [list [linsert $::auto_path 0 $::buildDir]]\n$script" child-[pid]-[incr ::childCount].tcl]
+    set prologue "set auto_path [list [linsert $::auto_path 0 $::buildDir]]\n"
+    append prologue "set ::timeoutScale $::timeoutScale\n" [list proc limit [info args limit] [info body limit]] \n
+    set file [makeFile $prologue$script child-[pid]-[incr ::childCount].tcl]
     return [open |[list [info nameofexecutable] $file {*}$args 2>@1] r+]
 }
 
