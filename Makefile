@@ -24,7 +24,7 @@ LIBFILE9  := libtcl9tls.so
 PKGDIR    := build/tls
 SOURCES   := $(shell find src -name '*.rs') Cargo.toml
 
-.PHONY: all package test demo bench fuzz install uninstall clean certs tcl9
+.PHONY: all package test memcheck demo bench fuzz install uninstall clean certs tcl9
 
 all: package
 
@@ -58,6 +58,11 @@ $(PKGDIR)/pkgIndex.tcl: library/pkgIndex.tcl.in Makefile
 # suites run under both Tcl 8.6 and Tcl 9.0 (tools/tcl9.sh fetches it).
 test: package
 	@TCLSH=$(if $(filter command line environment,$(origin TCLSH)),$(TCLSH),) CARGO=$(CARGO) bash tests/run.sh
+
+# Every tcltest file with the Tcl process under valgrind memcheck (under
+# both interpreters, or TCLSH's); see tests/memcheck.sh for its knobs.
+memcheck: package
+	@TCLSH=$(if $(filter command line environment,$(origin TCLSH)),$(TCLSH),) bash tests/memcheck.sh
 
 demo: package
 	TCLLIBPATH=$(CURDIR)/build $(TCLSH) demo/demo.tcl

@@ -32,11 +32,25 @@ proc listen {command} {
     return [list $s [lindex [fconfigure $s -sockname] 2]]
 }
 
-# Waits for a variable with a time limit; returns its value or "timeout".
+# Time limits (the longest a test waits for something that should happen)
+# are multiplied by TLS_TEST_TIMEOUT_SCALE when it is set: `make memcheck`
+# runs the interpreter under valgrind, many times slower. Only limits whose
+# expiry means failure are scaled, never a duration a test is about.
+set ::timeoutScale 1
+if {[info exists ::env(TLS_TEST_TIMEOUT_SCALE)] && [string is double -strict $::env(TLS_TEST_TIMEOUT_SCALE)]
+        && $::env(TLS_TEST_TIMEOUT_SCALE) >= 1} {
+    set ::timeoutScale $::env(TLS_TEST_TIMEOUT_SCALE)
+}
+proc limit {ms} {
+    expr {int($ms * $::timeoutScale)}
+}
+
+# Waits for a variable with a time limit (scaled); returns its value or
+# "timeout".
 proc waitFor {varName {ms 5000}} {
     upvar #0 $varName var
     if {![info exists var]} {
-        set id [after $ms [list set ::$varName timeout]]
+        set id [after [limit $ms] [list set ::$varName timeout]]
         vwait ::$varName
         after cancel $id
     }
@@ -60,14 +74,17 @@ proc socketPair {} {
     return [list $client $::accepted]
 }
 
-# Runs a Tcl script in a child tclsh (with the package on its path) in the
-# background; returns the pipe. The script's stdout is the pipe's input.
+# Runs a Tcl script in a child tclsh (with the package on its path and
+# [limit] defined) in the background; returns the pipe. The script's stdout
+# is the pipe's input.
 proc childTcl {script args} {
-    set file [makeFile "set auto_path [list [linsert $::auto_path 0 $::buildDir]]\n$script" child-[pid]-[incr ::childCount].tcl]
+    set prologue "set auto_path [list [linsert $::auto_path 0 $::buildDir]]\n"
+    append prologue "set ::timeoutScale $::timeoutScale\n" [list proc limit [info args limit] [info body limit]] \n
+    set file [makeFile $prologue$script child-[pid]-[incr ::childCount].tcl]
     return [open |[list [info nameofexecutable] $file {*}$args 2>@1] r+]
 }
 
-# Reads a child's output to its end (with a time limit).
+# Reads a child's output to its end (with a time limit, scaled).
 proc childOutput {pipe {ms 30000}} {
     fconfigure $pipe -blocking 0
     set ::childBuf($pipe) {}
@@ -75,7 +92,7 @@ proc childOutput {pipe {ms 30000}} {
         append ::childBuf($p) [read $p]
         if {[eof $p]} {set ::childDone($p) 1}
     }} $pipe]
-    set id [after $ms [list set ::childDone($pipe) timeout]]
+    set id [after [limit $ms] [list set ::childDone($pipe) timeout]]
     vwait ::childDone($pipe)
     after cancel $id
     catch {close $pipe}
