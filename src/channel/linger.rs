@@ -52,6 +52,7 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
     if own < 0 {
         return;
     }
+    detach(fd);
     // SAFETY: `own` is our descriptor; this only changes its flags.
     unsafe {
         let flags = libc::fcntl(own, libc::F_GETFL);
@@ -82,6 +83,33 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
     unsafe {
         sys::Tcl_CreateFileHandler(own, mask, on_event, linger as ClientData);
         (*linger).timer = sys::Tcl_CreateTimerHandler(LINGER_MS, on_timeout, linger as ClientData);
+    }
+}
+
+/// Points Tcl's descriptor `fd` at a spare socket, leaving the connection
+/// to our duplicate. After our close proc, Tcl 9 shuts down the read side
+/// of its descriptor before closing it; a shutdown acts on the socket, not
+/// the descriptor, and Linux answers data arriving on a socket shut for
+/// reading with a reset, which would defeat the drain.
+fn detach(fd: c_int) {
+    let mut spare: [c_int; 2] = [-1; 2];
+    // SAFETY: a valid array for the two new descriptors.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, spare.as_mut_ptr()) } != 0 {
+        return;
+    }
+    // SAFETY: the notifier forgets `fd` while it still names the socket
+    // (epoll keeps a registration as long as its open file lives, and our
+    // duplicate keeps it alive); Tcl's own later delete finds nothing.
+    // Then `fd` is replaced by the spare socket (same descriptor number,
+    // close-on-exec like Tcl's), and the spare pair's own descriptors are
+    // closed. Tcl closes `fd` itself after our close proc.
+    unsafe {
+        sys::Tcl_DeleteFileHandler(fd);
+        if libc::dup2(spare[0], fd) == fd {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+        libc::close(spare[0]);
+        libc::close(spare[1]);
     }
 }
 
