@@ -923,7 +923,7 @@ proc soak::child {argv} {
 	    set ::soak::client::port [dict get $opts port]
 	    set ::soak::client::cbport [dict get $opts cbport]
 	    client::churn [dict get $opts timeout] [dict get $opts parallel] \
-		[dict get $opts schedule]
+		[shuffled [dict get $opts counts] tcl [dict get $opts seed]]
 	}
 	default {
 	    error "unknown role $role"
@@ -1165,7 +1165,8 @@ proc soak::round {label counts slow keyupdate loops reneg} {
     variable progress
     variable parallel
     variable seed
-    set tclSchedule [shuffled $counts tcl $seed]
+    set tclCounts [countsFor $counts tcl]
+    set tclTotal [tcl::mathop::+ 0 {*}[dict values $tclCounts]]
     set pyCounts [countsFor $counts py]
     set config [list port [lindex $ports 0] certdir $certdir \
 	timeout $childTimeout parallel $parallel seed $seed slow $slow \
@@ -1176,13 +1177,13 @@ proc soak::round {label counts slow keyupdate loops reneg} {
     foreach {kind n} $pyCounts {
 	lappend config count-$kind $n
     }
-    set total [expr {[llength $tclSchedule] + [tcl::mathop::+ 0 {*}[dict values $pyCounts]]}]
+    set total [expr {$tclTotal + [tcl::mathop::+ 0 {*}[dict values $pyCounts]]}]
     set started [clock milliseconds]
     set names {}
     array unset progress
-    if {[llength $tclSchedule]} {
+    if {$tclTotal} {
 	spawnTcl churn-$label churn [list port [lindex $ports 0] \
-	    cbport [lindex $ports 1] parallel $parallel schedule $tclSchedule]
+	    cbport [lindex $ports 1] parallel $parallel counts $tclCounts seed $seed]
 	lappend names churn-$label
     }
     spawn py-$label [list python3 [file join $here soak.py] {*}$config]
