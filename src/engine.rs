@@ -103,6 +103,13 @@ impl TlsEngine {
         if !self.handshake()? {
             return Ok(ReadOutcome::WantInput);
         }
+        // Whole records only (or the end): OpenSSL would keep the start of
+        // a partial record in its own buffer, and our queue, no longer
+        // starting at a record, could not tell when the rest has arrived
+        // (`input_ready` would miss it, and no readable event would come).
+        if !self.input_ready() && !self.stream.get_ref().eof {
+            return Ok(ReadOutcome::WantInput);
+        }
         let result = self.stream.ssl_read(buf);
         self.outcome(result)
     }
