@@ -795,12 +795,12 @@ proc soak::client::churnStart {kind i} {
     set p $port
     set which good
     set extra {}
-    switch -glob -- $kind {
+    if {[::soak::kindInfo $kind listener] eq "cb"} {
+	set p $cbport
+    }
+    switch -- $kind {
 	wrongcert-tcl {
 	    set which [lindex {selfsigned none} [expr {$i % 2}]]
-	}
-	cb-* {
-	    set p $cbport
 	}
 	cbc-close-hs {
 	    set extra [list -command ::soak::client::clientCommand]
@@ -1116,13 +1116,11 @@ proc soak::plan {total} {
     }
     set counts {}
     set assigned 0
-    set last {}
     foreach {name addr driver listener weight what} $kindTable {
 	if {$weight eq "-"} continue
 	set n [expr {$total * $weight / $sum}]
 	dict set counts $name $n
 	incr assigned $n
-	set last $name
     }
     # Rounding: the first kind takes the rest.
     dict incr counts clean-tcl [expr {$total - $assigned}]
