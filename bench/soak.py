@@ -417,6 +417,7 @@ class SlowPeer:
         self.seq = 0
         self.expect = None
         self.received = b""
+        self.started = time.monotonic()
         if variant == "hs":
             self.pending = self.m.start()
         else:
@@ -490,7 +491,12 @@ class SlowPeer:
                 self.sock.sendall(self.m.pending())
             self.sock.shutdown(socket.SHUT_WR)
             read_to_eof(self.sock)
-            self.outcome = "ok"
+            lived = time.monotonic() - self.started
+            # A line takes about 30 s: after 90 s one must have come back.
+            if self.variant == "rec" and self.lines == 0 and lived > 90:
+                self.outcome = "no line echoed in %d s" % lived
+            else:
+                self.outcome = "ok"
         except Exception as error:
             self.outcome = classify(error)
         finally:
