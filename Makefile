@@ -24,7 +24,7 @@ LIBFILE9  := libtcl9tls.so
 PKGDIR    := build/tls
 SOURCES   := $(shell find src -name '*.rs') Cargo.toml
 
-.PHONY: all package test memcheck demo bench fuzz install uninstall clean certs tcl9
+.PHONY: all package test memcheck demo bench fuzz soak install uninstall clean certs tcl9
 
 all: package
 
@@ -74,6 +74,11 @@ bench: package
 # (default 300); see fuzz/README.md.
 fuzz:
 	bash tools/fuzz.sh
+
+# One server through 50,000 connections of mixed kinds (SOAK_CONNS=2000
+# SOAK_IDLE=100 for a quick run); bench/README.md says what it prints.
+soak: package
+	TCLLIBPATH=$(CURDIR)/build $(TCLSH) bench/soak.tcl
 
 install: package
 	install -d $(DESTDIR)$(pkglibdir) $(DESTDIR)$(mandir)/mann

@@ -103,9 +103,11 @@ impl TlsEngine {
         if !self.handshake()? {
             return Ok(ReadOutcome::WantInput);
         }
-        if self.starved() {
-            // SSL_read could only say WANT_READ (OpenSSL reads a record's
-            // header and body exactly, so it holds no whole record back).
+        // Whole records only (or the end): OpenSSL would keep the start of
+        // a partial record in its own buffer, and our queue, no longer
+        // starting at a record, could not tell when the rest has arrived
+        // (`input_ready` would miss it, and no readable event would come).
+        if !self.input_ready() && !self.stream.get_ref().eof {
             return Ok(ReadOutcome::WantInput);
         }
         let result = self.stream.ssl_read(buf);
@@ -200,13 +202,6 @@ impl TlsEngine {
 
     pub fn consume_output(&mut self, n: usize) {
         self.stream.get_mut().outgoing.consume(n);
-    }
-
-    /// Nothing to read without new ciphertext: no plaintext decrypted, no
-    /// ciphertext queued, and the lower channel not at EOF.
-    fn starved(&self) -> bool {
-        let pipe = self.stream.get_ref();
-        pipe.incoming.is_empty() && !pipe.eof && self.stream.ssl().pending() == 0
     }
 
     /// Whether a read would make progress without new input: decrypted

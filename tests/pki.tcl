@@ -74,6 +74,26 @@ proc socketPair {} {
     return [list $client $::accepted]
 }
 
+# A plain relay on 127.0.0.1 to 127.0.0.1:$port that keeps what clients
+# send in ::tapped (what went over the wire); returns {listener port}.
+proc wireTap {port} {
+    set ::tapped ""
+    return [listen [list apply {{port c a p} {
+        set up [socket 127.0.0.1 $port]
+        foreach {from to} [list $c $up $up $c] {
+            fconfigure $from -translation binary -blocking 0
+        }
+        fileevent $c readable [list wireRelay $c $up 1]
+        fileevent $up readable [list wireRelay $up $c 0]
+    }} $port]]
+}
+proc wireRelay {from to record} {
+    set data [read $from]
+    if {$record} {append ::tapped $data}
+    catch {puts -nonewline $to $data; flush $to}
+    if {[eof $from]} {closeAll $from $to}
+}
+
 # Runs a Tcl script in a child tclsh (with the package on its path and
 # [limit] defined) in the background; returns the pipe. The script's stdout
 # is the pipe's input.

@@ -583,6 +583,17 @@ pub unsafe fn unstack(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> Result<(), 
         // Push plaintext Tcl still buffers through TLS before ending it.
         // SAFETY: live channel.
         unsafe { sys::Tcl_Flush(chan) };
+    }
+    // What is still in Tcl's buffers now (a non-blocking channel whose
+    // handshake is not done, or a call from a callback) would go to the
+    // socket unencrypted once the layer is gone: refuse instead.
+    // SAFETY: live channel.
+    let waiting = unsafe { sys::Tcl_OutputBuffered(chan) };
+    if waiting > 0 {
+        let message = format!("cannot unimport: {waiting} bytes written to the channel are not encrypted yet and would be sent in the clear");
+        return Err(TlsError::new(ErrorKind::Channel, "PENDING", message));
+    }
+    if !shell.busy.get() {
         shell.with_tls(|tls| {
             tls.send_close_notify();
             tls.await_peer_close(UNIMPORT_WAIT_MS);

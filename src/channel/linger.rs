@@ -52,6 +52,7 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
     if own < 0 {
         return;
     }
+    detach(fd);
     // SAFETY: `own` is our open descriptor; F_GETFL only reads its flags.
     let flags = unsafe { libc::fcntl(own, libc::F_GETFL) };
     // SAFETY: `own` is our open descriptor; F_SETFL only changes the file
@@ -87,6 +88,36 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
     // SAFETY: `linger` is the live box leaked above; no reference to it
     // exists and its handlers only run from the event loop, later.
     unsafe { (*linger).timer = timer };
+}
+
+/// Points Tcl's descriptor `fd` at a spare socket, leaving the connection
+/// to our duplicate. After our close proc, Tcl 9 shuts down the read side
+/// of its descriptor before closing it; a shutdown acts on the socket, not
+/// the descriptor, and Linux answers data arriving on a socket shut for
+/// reading with a reset, which would defeat the drain.
+fn detach(fd: c_int) {
+    let mut spare: [c_int; 2] = [-1; 2];
+    // SAFETY: a valid array for the two new descriptors.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, spare.as_mut_ptr()) } != 0 {
+        return;
+    }
+    // SAFETY: the notifier forgets `fd` while it still names the socket
+    // (epoll keeps a registration as long as its open file lives, and our
+    // duplicate keeps it alive); Tcl's own later delete finds nothing.
+    unsafe { sys::Tcl_DeleteFileHandler(fd) };
+    // SAFETY: both are open descriptors: `fd` (Tcl's, which Tcl closes
+    // itself after our close proc) now names the spare socket, under the
+    // same number.
+    if unsafe { libc::dup2(spare[0], fd) } == fd {
+        // SAFETY: `fd` is open; this sets its close-on-exec flag, as Tcl
+        // sets it on its own sockets.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    // SAFETY: the spare pair's own descriptors, ours and no longer needed
+    // (`fd` holds its own reference to the spare socket).
+    unsafe { libc::close(spare[0]) };
+    // SAFETY: as above.
+    unsafe { libc::close(spare[1]) };
 }
 
 impl Linger {

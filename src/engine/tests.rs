@@ -236,3 +236,26 @@ fn leftover_after_close_notify_is_returned() {
     assert_eq!(server.read(&mut buf).unwrap(), ReadOutcome::CloseNotify);
     assert_eq!(server.take_leftover_input(), b"PLAIN TEXT AFTER TLS\r\n");
 }
+
+#[test]
+fn a_record_read_in_pieces_stays_visible() {
+    let pki = Pki::new("pieces");
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    client.write(b"in pieces").unwrap();
+    let record = client.output().to_vec();
+    client.consume_output(record.len());
+    let mut buf = [0u8; 64];
+    // A read while only the header has come must leave it to us, so that
+    // the rest completes a whole record we can see.
+    server.feed(&record[..3]);
+    assert_eq!(server.read(&mut buf).unwrap(), ReadOutcome::WantInput);
+    for byte in &record[3..record.len() - 1] {
+        server.feed(std::slice::from_ref(byte));
+        assert!(!server.input_ready());
+        assert_eq!(server.read(&mut buf).unwrap(), ReadOutcome::WantInput);
+    }
+    server.feed(&record[record.len() - 1..]);
+    assert!(server.input_ready(), "the whole record is there");
+    assert_eq!(read_all(&mut server), b"in pieces");
+}

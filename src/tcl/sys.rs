@@ -363,6 +363,7 @@ stubs! {
     282 282 => fn Tcl_UnstackChannel(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> c_int;
     283 283 => fn Tcl_GetStackedChannel(chan: Tcl_Channel) -> Tcl_Channel;
     293 293 => fn Tcl_EvalObjEx(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj, flags: c_int) -> c_int;
+    479 479 => fn Tcl_OutputBuffered(chan: Tcl_Channel) -> c_int;
     394 394 => fn Tcl_ReadRaw(chan: Tcl_Channel, buf: *mut c_char, len: TclSize) -> TclSize;
     395 395 => fn Tcl_WriteRaw(chan: Tcl_Channel, buf: *const c_char, len: TclSize) -> TclSize;
     396 396 => fn Tcl_GetTopChannel(chan: Tcl_Channel) -> Tcl_Channel;
