@@ -24,7 +24,7 @@ LIBFILE9  := libtcl9tls.so
 PKGDIR    := build/tls
 SOURCES   := $(shell find src -name '*.rs') Cargo.toml
 
-.PHONY: all package test memcheck demo bench fuzz soak install uninstall clean certs tcl9
+.PHONY: all package test memcheck demo bench costs fuzz soak install uninstall clean certs tcl9
 
 all: package
 
@@ -69,6 +69,11 @@ demo: package
 
 bench: package
 	TCLLIBPATH=$(CURDIR)/build $(TCLSH) bench/bench.tcl
+
+# Instructions per echoed message and per handshake, counted with
+# callgrind in the server (bench/README.md says what it prints).
+costs: package
+	TCLLIBPATH=$(CURDIR)/build TCLSH=$(TCLSH) bash bench/costs.sh
 
 # Coverage-guided fuzzing (libFuzzer): each target for FUZZ_SECONDS
 # (default 300); see fuzz/README.md.
