@@ -52,6 +52,23 @@ pub fn session_resumable(ssl: &SslRef) -> bool {
 }
 
 extern "C" {
+    fn SSL_free_buffers(ssl: *mut openssl_sys::SSL) -> c_int;
+}
+
+/// `SSL_free_buffers`: gives the record layer's read and write buffers back
+/// to the allocator. OpenSSL refuses (and says so) while they hold a record
+/// or part of one, so this never loses data. `SSL_MODE_RELEASE_BUFFERS`
+/// frees the read buffer only after a read that returned plaintext; one
+/// that consumed only records without any (a TLS 1.3 session ticket) keeps
+/// its 16 KiB. Whether the buffers are now free.
+pub fn free_buffers(ssl: &SslRef) -> bool {
+    // SAFETY: live SSL; OpenSSL checks itself that no buffered record is
+    // in use (CVE-2024-4741 was fixed in 3.0.14), and no Rust reference
+    // points into its buffers (the engine copies plaintext out).
+    unsafe { SSL_free_buffers(ssl.as_ptr()) == 1 }
+}
+
+extern "C" {
     fn SSL_get_ciphers(ssl: *const openssl_sys::SSL) -> *mut openssl_sys::OPENSSL_STACK;
     fn SSL_get1_supported_ciphers(ssl: *mut openssl_sys::SSL) -> *mut openssl_sys::OPENSSL_STACK;
     fn SSL_get0_peername(ssl: *mut openssl_sys::SSL) -> *const c_char;
