@@ -2,7 +2,6 @@
 //! a [`TlsConfig`], calls into the channel and engine layers, and results.
 
 use std::ffi::c_int;
-use std::sync::Arc;
 
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslVersion};
 
@@ -149,7 +148,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     let hooks = Hooks::new(interp.0, &name, config.command.clone(), config.validatecommand.clone(), config.require(), session_key);
     callbacks::attach(&mut ssl, hooks, config.verify_mode());
     let engine = TlsEngine::new(ssl, expected)?;
-    let tls = TlsChannel::new(engine, LowerChannel::new(chan), Arc::new(config), context);
+    let tls = TlsChannel::new(engine, LowerChannel::new(chan), config.share(), context);
     // SAFETY: live interpreter and channel.
     unsafe { driver::stack(interp.0, chan, tls)? };
     Ok(Obj::string(&name))

@@ -5,6 +5,9 @@
 //! byte-array values), and gets back a configuration or a [`TlsError`]
 //! naming the bad option.
 
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
 use openssl::ssl::SslVerifyMode;
 
 use crate::error::{ErrorKind, Result, TlsError};
@@ -93,7 +96,7 @@ impl Default for Protocols {
 }
 
 /// Everything `tls::import` was told, with the 2.0 defaults applied.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsConfig {
     pub server: bool,
     pub certfile: Option<String>,
@@ -121,7 +124,33 @@ pub struct TlsConfig {
     pub model: Option<String>,
 }
 
+/// Configurations in use on this thread, for [`TlsConfig::share`].
+const SHARED_LIMIT: usize = 16;
+
+thread_local! {
+    static SHARED: RefCell<Vec<Weak<TlsConfig>>> = const { RefCell::new(Vec::new()) };
+}
+
 impl TlsConfig {
+    /// This configuration, shared with the channels that have an equal one
+    /// (every connection a listener accepts parses the same options), so
+    /// that each connection does not keep its own copy.
+    pub fn share(self) -> Arc<TlsConfig> {
+        SHARED.with(|shared| {
+            let mut shared = shared.borrow_mut();
+            shared.retain(|weak| weak.strong_count() > 0);
+            if let Some(found) = shared.iter().filter_map(Weak::upgrade).find(|c| **c == self) {
+                return found;
+            }
+            let config = Arc::new(self);
+            if shared.len() >= SHARED_LIMIT {
+                shared.remove(0);
+            }
+            shared.push(Arc::downgrade(&config));
+            config
+        })
+    }
+
     /// Parses `-option value` pairs.
     pub fn parse(pairs: &[(String, RawValue)]) -> Result<TlsConfig> {
         let mut config = TlsConfig::default();

@@ -146,6 +146,11 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     }
     if config.server {
         builder.set_session_id_context(b"tcltls").map_err(ssl_error("cannot set session id context"))?;
+        // One TLS 1.3 ticket per handshake, not OpenSSL's two: a client
+        // resumes with one, and each ticket costs the server a session
+        // encryption and the client a parsed SSL_SESSION that holds the
+        // certificate chain. A resumed connection gets a fresh ticket.
+        builder.set_num_tickets(1).map_err(ssl_error("cannot set the number of session tickets"))?;
         if !config.alpn.is_empty() || config.validatecommand.is_some() {
             let wire = alpn_wire(&config.alpn)?;
             builder.set_alpn_select_callback(move |ssl, client| {

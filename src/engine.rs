@@ -210,6 +210,13 @@ impl TlsEngine {
         self.stream.ssl().pending() > 0 || whole_record(self.stream.get_ref().incoming.as_slice())
     }
 
+    /// Whether nothing is in flight inside TLS: the handshake is done and
+    /// no ciphertext or decrypted plaintext waits to be read. OpenSSL's
+    /// record buffers may then be given back.
+    pub fn idle(&self) -> bool {
+        self.handshake_done && self.stream.get_ref().incoming.is_empty() && self.stream.ssl().pending() == 0
+    }
+
     pub fn buffered_input(&self) -> usize {
         self.stream.get_ref().incoming.len()
     }

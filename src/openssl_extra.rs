@@ -52,6 +52,41 @@ pub fn session_resumable(ssl: &SslRef) -> bool {
 }
 
 extern "C" {
+    fn SSL_free_buffers(ssl: *mut openssl_sys::SSL) -> c_int;
+}
+
+/// `SSL_free_buffers`: gives the record layer's read and write buffers back
+/// to the allocator; whether they are now free. `SSL_MODE_RELEASE_BUFFERS`
+/// alone left a TLS 1.3 client's 16 KiB read buffer allocated after it had
+/// read the server's session tickets and first reply (massif, OpenSSL
+/// 3.0.19: 16.5 KiB per idle client connection, allocated in `SSL_read_ex`).
+/// OpenSSL refuses while the buffers hold a record or part of one, so this
+/// never loses data; before the fix of CVE-2024-4741 it could free a
+/// buffer still in use, so on those versions it does nothing.
+pub fn free_buffers(ssl: &SslRef) -> bool {
+    if !free_buffers_checks_use(openssl::version::number()) {
+        return false;
+    }
+    // SAFETY: live SSL; this OpenSSL checks itself that no buffered record
+    // is in use, and no Rust reference points into its buffers (the engine
+    // copies plaintext out).
+    unsafe { SSL_free_buffers(ssl.as_ptr()) == 1 }
+}
+
+/// Whether this OpenSSL has the CVE-2024-4741 fix (3.0.14, 3.1.6, 3.2.2,
+/// 3.3.1 and later).
+fn free_buffers_checks_use(number: i64) -> bool {
+    let (major, minor, patch) = (number >> 28, (number >> 20) & 0xff, (number >> 4) & 0xff);
+    match (major, minor) {
+        (3, 0) => patch >= 14,
+        (3, 1) => patch >= 6,
+        (3, 2) => patch >= 2,
+        (3, 3) => patch >= 1,
+        (major, _) => major > 3 || minor > 3,
+    }
+}
+
+extern "C" {
     fn SSL_get_ciphers(ssl: *const openssl_sys::SSL) -> *mut openssl_sys::OPENSSL_STACK;
     fn SSL_get1_supported_ciphers(ssl: *mut openssl_sys::SSL) -> *mut openssl_sys::OPENSSL_STACK;
     fn SSL_get0_peername(ssl: *mut openssl_sys::SSL) -> *const c_char;
@@ -453,4 +488,26 @@ pub fn trace_text(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int,
     // SAFETY: our BIO, freed once; nothing points into it any more.
     unsafe { BIO_free(bio) };
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn free_buffers_only_where_openssl_checks_use() {
+        for (number, fixed) in [
+            (0x1010_1170, false), // 1.1.1w
+            (0x3000_00d0, false), // 3.0.13
+            (0x3000_00e0, true),  // 3.0.14
+            (0x3000_0130, true),  // 3.0.19
+            (0x3010_0050, false), // 3.1.5
+            (0x3010_0060, true),  // 3.1.6
+            (0x3020_0010, false), // 3.2.1
+            (0x3020_0020, true),  // 3.2.2
+            (0x3030_0000, false), // 3.3.0
+            (0x3030_0010, true),  // 3.3.1
+            (0x3040_0000, true),  // 3.4.0
+        ] {
+            assert_eq!(super::free_buffers_checks_use(number), fixed, "{number:#x}");
+        }
+    }
 }

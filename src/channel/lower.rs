@@ -24,18 +24,23 @@ pub enum LowerRead {
 #[derive(Clone)]
 pub struct LowerChannel {
     chan: Tcl_Channel,
-    alive: Rc<Cell<bool>>,
+    /// Shared by the copies of this handle (one allocation per connection).
+    state: Rc<LowerState>,
+}
+
+struct LowerState {
+    alive: Cell<bool>,
     /// The mask last given to the lower driver's watch proc (-1: none
     /// yet). Only our layer calls that proc while we are stacked, so an
     /// unchanged mask needs no call: with many connections each call
     /// costs the notifier a walk of its handler list (Tcl 8.6's select
     /// notifier keeps one linked list of every file handler).
-    watched: Rc<Cell<c_int>>,
+    watched: Cell<c_int>,
 }
 
 impl LowerChannel {
     pub fn new(chan: Tcl_Channel) -> LowerChannel {
-        LowerChannel { chan, alive: Rc::new(Cell::new(true)), watched: Rc::new(Cell::new(-1)) }
+        LowerChannel { chan, state: Rc::new(LowerState { alive: Cell::new(true), watched: Cell::new(-1) }) }
     }
 
     pub fn raw(&self) -> Tcl_Channel {
@@ -43,12 +48,12 @@ impl LowerChannel {
     }
 
     pub fn is_alive(&self) -> bool {
-        self.alive.get()
+        self.state.alive.get()
     }
 
     /// Marks the channel as gone (see the type's docs).
     pub fn mark_dead(&self) {
-        self.alive.set(false);
+        self.state.alive.set(false);
     }
 
     /// Reads from the lower driver directly (its input proc), not through
@@ -167,7 +172,7 @@ impl LowerChannel {
 
     /// Asks the lower driver to notify us of `mask`.
     pub fn watch(&self, mask: c_int) {
-        if !self.is_alive() || self.watched.replace(mask) == mask {
+        if !self.is_alive() || self.state.watched.replace(mask) == mask {
             return;
         }
         // SAFETY: the type of a live channel, kept by its driver for as

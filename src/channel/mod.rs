@@ -219,6 +219,7 @@ impl<L: Lower> TlsChannel<L> {
     pub fn handshake(&mut self) -> Result<bool, Stall> {
         loop {
             if self.handshake_step()? {
+                self.release_idle_buffers();
                 return Ok(true);
             }
             let before_eof = self.lower_eof;
@@ -297,6 +298,7 @@ impl<L: Lower> TlsChannel<L> {
                     }
                     // Reads can produce records to send (key updates).
                     let _ = self.flush_some();
+                    self.release_idle_buffers();
                     return Ok(n);
                 }
                 ReadOutcome::CloseNotify => {
@@ -355,6 +357,7 @@ impl<L: Lower> TlsChannel<L> {
             }
         }
         self.flush_or_wait()?;
+        self.release_idle_buffers();
         Ok(done)
     }
 
@@ -380,8 +383,18 @@ impl<L: Lower> TlsChannel<L> {
                 }
             }
             self.settle();
+            self.release_idle_buffers();
         }
         (self.deliverable() | events) & self.watch_mask
+    }
+
+    /// Gives OpenSSL's record buffers back once nothing is in flight, so
+    /// that an idle connection holds none (`openssl_extra::free_buffers`
+    /// says why `SSL_MODE_RELEASE_BUFFERS` alone does not do it).
+    fn release_idle_buffers(&self) {
+        if self.engine.idle() {
+            crate::openssl_extra::free_buffers(self.engine.ssl());
+        }
     }
 
     /// Lets the engine consume records that carry no plaintext.

@@ -197,3 +197,36 @@ fn a_failed_channel_is_readable_and_writable() {
     assert!(tls.fatal.as_ref().unwrap().message().starts_with("handshake failed: "));
     assert_eq!(tls.deliverable(), TCL_READABLE | TCL_WRITABLE);
 }
+
+#[test]
+fn an_idle_connection_gives_openssl_its_buffers_back_and_goes_on() {
+    let pki = Pki::new("chan-idle");
+    let (pipe, mut tls, mut server) = connected(&pki);
+    let mut buf = [0u8; 64];
+    // The server's session ticket and a reply: then nothing is in flight.
+    server.write(b"first").unwrap();
+    pump(&pipe, &mut server);
+    assert_eq!(tls.input(&mut buf), Ok(5));
+    assert!(tls.engine.idle());
+    assert!(crate::openssl_extra::free_buffers(tls.engine.ssl()), "OpenSSL refused to free idle buffers");
+    // A record that arrives three bytes at a time: never freed while
+    // partly read, and whole in the end.
+    server.write(b"second").unwrap();
+    let record = server.output().to_vec();
+    server.consume_output(record.len());
+    let mut got = Vec::new();
+    for piece in record.chunks(3) {
+        pipe.inbox.borrow_mut().extend(piece.iter().copied());
+        match tls.input(&mut buf) {
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(Stall::WouldBlock) => {}
+            Err(stall) => panic!("{stall:?}: {:?}", tls.fatal),
+        }
+    }
+    assert_eq!(got, b"second");
+    // Writing after the buffers went back.
+    assert_eq!(tls.output(b"reply"), Ok(5));
+    pump(&pipe, &mut server);
+    assert_eq!(server.read(&mut buf).unwrap(), ReadOutcome::Data(5));
+    assert_eq!(&buf[..5], b"reply");
+}
