@@ -45,7 +45,7 @@ run() {
     for a in "$@"; do
         if [ "$a" = PORT ]; then args+=("$port"); else args+=("$a"); fi
     done
-    echo "costs.sh: ${args[*]}" >&2
+    echo "running: costs.tcl ${args[*]}" >&2
     if ! timeout 600 "$tclsh" "$here/costs.tcl" "${args[@]}" >"$out.client" 2>&1; then
         echo "costs.sh: the client failed:" >&2
         cat "$out.client" >&2
