@@ -40,17 +40,9 @@ else
     files=(tests/*.test)
 fi
 
-interpreters=()
-if [ -n "${TCLSH:-}" ]; then
-    interpreters=("$TCLSH")
-else
-    interpreters=(tclsh)
-    if tcl9=$(bash tools/tcl9.sh | tail -n 1) && [ -x "$tcl9" ]; then
-        interpreters+=("$tcl9")
-    else
-        echo "Tcl 9.0 could not be had (tools/tcl9.sh failed): counted as a failure"
-        interpreters+=("")
-    fi
+. tests/interpreters.sh
+if [ "$tcl9_missing" = 1 ]; then
+    interpreters+=("")
 fi
 
 vgopts=(

@@ -33,18 +33,10 @@ tally() {
 }
 
 # The interpreters: TCLSH if given, else Tcl 8.6 and Tcl 9.0.
-interpreters=()
-if [ -n "${TCLSH:-}" ]; then
-    interpreters=("$TCLSH")
-else
-    interpreters=(tclsh)
-    if tcl9=$(bash tools/tcl9.sh | tail -n 1) && [ -x "$tcl9" ]; then
-        interpreters+=("$tcl9")
-    else
-        echo "Tcl 9.0 could not be had (tools/tcl9.sh failed): counted as a failure"
-        summary+=("tcltest 9.0: not run, 1 failed")
-        failed=$((failed + 1))
-    fi
+. tests/interpreters.sh
+if [ "$tcl9_missing" = 1 ]; then
+    summary+=("tcltest 9.0: not run, 1 failed")
+    failed=$((failed + 1))
 fi
 
 echo "== cargo test"
