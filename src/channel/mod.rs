@@ -356,8 +356,9 @@ impl<L: Lower> TlsChannel<L> {
                 }
             }
         }
+        // No buffer release here: SSL_MODE_RELEASE_BUFFERS already gives
+        // the write buffer back after each record sent.
         self.flush_or_wait()?;
-        self.release_idle_buffers();
         Ok(done)
     }
 
