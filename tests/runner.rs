@@ -11,7 +11,9 @@ fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tcltls-runner-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("tests")).unwrap();
-    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/run.sh"), dir.join("tests/run.sh")).unwrap();
+    for script in ["tests/run.sh", "tests/interpreters.sh"] {
+        std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(script), dir.join(script)).unwrap();
+    }
     std::fs::write(dir.join("tests/all.tcl"), "").unwrap();
     dir
 }
