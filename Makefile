@@ -24,7 +24,7 @@ LIBFILE9  := libtcl9tls.so
 PKGDIR    := build/tls
 SOURCES   := $(shell find src -name '*.rs') Cargo.toml
 
-.PHONY: all package test memcheck demo bench costs fuzz soak install uninstall clean certs tcl9
+.PHONY: all package deps test memcheck demo bench costs fuzz soak install uninstall clean certs tcl9
 
 all: package
 
@@ -54,9 +54,13 @@ $(PKGDIR)/pkgIndex.tcl: library/pkgIndex.tcl.in Makefile
 	@mkdir -p $(PKGDIR)
 	sed -e 's/@VERSION@/$(VERSION)/g' -e 's/@LIBFILE@/$(LIBFILE)/g' -e 's/@LIBFILE9@/$(LIBFILE9)/g' $< > $@
 
+# Installs what the suites need (as root on Debian), or stops naming it.
+deps:
+	@bash tools/deps.sh
+
 # Without TCLSH on the command line (or in the environment), the tcltest
 # suites run under both Tcl 8.6 and Tcl 9.0 (tools/tcl9.sh fetches it).
-test: package
+test: deps package
 	@TCLSH=$(if $(filter command line environment,$(origin TCLSH)),$(TCLSH),) CARGO=$(CARGO) bash tests/run.sh
 
 # Every tcltest file with the Tcl process under valgrind memcheck (under

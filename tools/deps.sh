@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# tools/deps.sh -- install what the build and the test suites need.
+#
+# One list, used by `make test` (through tests/run.sh) and by `.ci/run`:
+# each entry pairs a Debian package with the check that shows it is there.
+# Run as root on Debian, the missing packages are installed with apt-get
+# (non-interactively; debconf questions are pre-answered where a package
+# asks any). Otherwise, if something is missing, one line names the
+# packages and the command that installs them, and the exit status is 1,
+# so that the suites never run with tools quietly absent.
+#
+#   DEPS_CHECK_ONLY=1   only report, never install
+set -u
+
+missing=()
+# need PACKAGE CHECK...: PACKAGE is missing unless the command CHECK succeeds.
+need() {
+    local package=$1
+    shift
+    "$@" >/dev/null 2>&1 || missing+=("$package")
+}
+has() { command -v "$1"; }
+file() { [ -e "$1" ]; }
+
+need tcl has tclsh
+need tcl-dev sh -c '[ -f /usr/include/tcl8.6/tclDecls.h ] || [ -f /usr/include/tcl/tclDecls.h ]'
+need pkg-config has pkg-config
+need libssl-dev file /usr/include/openssl/ssl.h
+need openssl has openssl
+need python3 has python3
+need curl has curl
+need nginx sh -c 'command -v nginx || [ -x /usr/sbin/nginx ]'
+need tcllib sh -c 'ls -d /usr/share/tcltk/tcllib*'
+need make has make
+need tcl-thread sh -c "echo 'package require Thread' | tclsh"
+need gcc has cc
+# libfuzzer-sys (tools/fuzz.sh) compiles libFuzzer's C++ sources.
+need g++ has g++
+need valgrind has valgrind
+# tools/tcl9.sh: apt-get download + dpkg -x of Debian 13's Tcl 9, linked
+# statically against zlib.
+need debian-archive-keyring file /usr/share/keyrings/debian-archive-keyring.gpg
+need zlib1g-dev file /usr/include/zlib.h
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "${DEPS_CHECK_ONLY:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tools/deps.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null || { echo "tools/deps.sh: apt-get update failed" >&2; exit 1; }
+    apt-get install -y -q --no-install-recommends "${missing[@]}" || {
+        echo "tools/deps.sh: apt-get install failed" >&2
+        exit 1
+    }
+    exit 0
+fi
+echo "missing packages: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
+exit 1
