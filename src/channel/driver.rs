@@ -560,7 +560,29 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
             Ok(())
         })?;
     }
+    // SAFETY: `chan` is our live channel, just stacked.
+    unsafe { learn_interest(chan) };
     Ok(shell)
+}
+
+/// Has Tcl tell a newly stacked layer which events the channel's handlers
+/// already want. `Tcl_StackChannel` does not call the watch proc, and a
+/// `fileevent` that only replaces the script of a registered handler does
+/// not either; so a layer stacked under a live `fileevent readable` (a
+/// STARTTLS server, tcllib's ldap client) would never learn of it and
+/// would swallow every event. Creating and deleting a handler with an
+/// empty mask makes Tcl recompute the channel's interest from all its
+/// handlers and pass it to the top layer's watch proc.
+///
+/// # Safety
+/// `chan` is a live channel whose top layer is ours.
+unsafe fn learn_interest(chan: Tcl_Channel) {
+    unsafe extern "C" fn no_event(_data: ClientData, _mask: c_int) {}
+    // SAFETY: a live channel; the handler does nothing and is removed at
+    // once, before any event can be delivered to it.
+    unsafe { sys::Tcl_CreateChannelHandler(chan, 0, no_event, std::ptr::null_mut()) };
+    // SAFETY: the same channel, handler and client data as just created.
+    unsafe { sys::Tcl_DeleteChannelHandler(chan, no_event, std::ptr::null_mut()) };
 }
 
 /// How long a blocking `tls::unimport` waits for the peer's close_notify.
