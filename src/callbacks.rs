@@ -140,6 +140,15 @@ impl Hooks {
         Interp(self.interp.0).call_callback(&Obj::list(words))
     }
 
+    /// Reports `message` as a background error in the connection's
+    /// interpreter (`bgerror`), for failures that have no caller to
+    /// return to.
+    pub fn background_error(&self, error: &crate::error::TlsError) {
+        if std::thread::current().id() == self.thread {
+            Interp(self.interp.0).background_error(error);
+        }
+    }
+
     /// A `-command` callback; its result is ignored, errors go to bgerror.
     pub fn notify(&self, form: &str, args: Vec<Obj>) {
         if let Some(script) = &self.command {

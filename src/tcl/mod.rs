@@ -259,6 +259,20 @@ impl Interp {
         (code, result)
     }
 
+    /// Reports `error` as a background error (`bgerror`, with its
+    /// `-errorcode`) without disturbing the interpreter's result.
+    pub fn background_error(self, error: &TlsError) {
+        // SAFETY: live interpreter; the saved state is restored exactly
+        // once, below.
+        let state = unsafe { sys::Tcl_SaveInterpState(self.0, sys::TCL_OK) };
+        let code = self.fail(error);
+        // SAFETY: live interpreter, holding the error just set.
+        unsafe { sys::Tcl_BackgroundException(self.0, code) };
+        // SAFETY: `state` was saved from this interpreter above and is
+        // restored (which also frees it) once, here.
+        unsafe { sys::Tcl_RestoreInterpState(self.0, state) };
+    }
+
     /// Runs a callback script at global level without disturbing the
     /// interpreter's result: an error is reported as a background error
     /// (`bgerror`) and returned as its message.
