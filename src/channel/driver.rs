@@ -354,6 +354,7 @@ unsafe extern "C" fn watch_proc(data: ClientData, mask: c_int) {
         let _ = unsafe {
             Instance::with(data, |shell| {
                 unraisable(shell, || {
+                    crate::tcl::test_panic("watch");
                     // Kept even while a call runs (a script in a callback
                     // set a fileevent): that call applies it when it ends.
                     shell.watch.set(mask & (sys::TCL_READABLE | sys::TCL_WRITABLE));

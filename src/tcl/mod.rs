@@ -37,7 +37,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Where the test hook panics: the value of `TCLTLS_TEST_PANIC` when the
-/// package was loaded (`command`, `input`, `verify`), so that tests can
+/// package was loaded (`command`, `input`, `verify`, `watch`), so that tests can
 /// provoke a panic at each kind of boundary. Unset, it costs one load.
 static PANIC_AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
