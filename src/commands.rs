@@ -57,7 +57,8 @@ pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_I
                 interp.set_result(result);
                 sys::TCL_OK
             }
-            Err(error) if error.kind == ErrorKind::Option && error.detail == "WRONGARGS" => interp.wrong_args(raw, 1, &error.message()),
+            // Tcl's own "wrong # args" message and -errorcode.
+            Err(error) if error.kind == ErrorKind::Usage => interp.wrong_args(raw, 1, &error.message()),
             Err(error) => interp.fail(&error),
         }
     });
@@ -66,7 +67,7 @@ pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_I
 }
 
 fn wrong_args(usage: &str) -> TlsError {
-    TlsError::new(ErrorKind::Option, "WRONGARGS", usage)
+    TlsError::new(ErrorKind::Usage, "", usage)
 }
 
 fn channel(interp: Interp, name: &str) -> Result<Tcl_Channel> {
@@ -174,8 +175,8 @@ fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: u
         words.push(Obj::int(rwflag as i64));
         words.push(Obj::int(size as i64));
         let (code, result) = interp.eval_global(&Obj::list(words));
-        // TCL_RETURN (2): the script used `return`.
-        (code == sys::TCL_OK || code == 2).then(|| result.text())
+        // TCL_RETURN: the script used `return`.
+        (code == sys::TCL_OK || code == sys::TCL_RETURN).then(|| result.text())
     })
 }
 
