@@ -9,7 +9,7 @@ use crate::callbacks::{self, Hooks};
 use crate::channel::driver::{self, Shell};
 use crate::channel::lower::LowerChannel;
 use crate::channel::{Stall, TlsChannel};
-use crate::config::{takes_bytes, RawValue, TlsConfig};
+use crate::config::{self, OptionValue, TlsConfig, ValueType};
 use crate::context::{context_for, new_connection};
 use crate::engine::TlsEngine;
 use crate::error::{ErrorKind, Result, TlsError};
@@ -89,20 +89,40 @@ fn with_layer<R>(interp: Interp, name: &str, f: impl FnOnce(&Shell) -> Result<R>
     unsafe { driver::with_layer(chan, f) }.unwrap_or_else(|| Err(TlsError::new(ErrorKind::Channel, name, format!("channel \"{name}\" is not a TLS channel"))))
 }
 
-/// `-option value` pairs; binary options keep their byte-array form.
-fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, RawValue)>> {
+/// `-option value` pairs, each value converted by Tcl's own rules into
+/// the type its option takes.
+fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, OptionValue)>> {
     if !objv.len().is_multiple_of(2) {
         let last = objv[objv.len() - 1].text();
         return Err(TlsError::new(ErrorKind::Option, last.as_str(), format!("value for \"{last}\" missing")));
     }
-    Ok(objv
-        .chunks(2)
+    objv.chunks(2)
         .map(|pair| {
             let name = pair[0].text();
-            let bytes = takes_bytes(&name).then(|| pair[1].byte_vec());
-            (name, RawValue { text: pair[1].text(), bytes })
+            let value = option_value(&name, &pair[1])?;
+            Ok((name, value))
         })
-        .collect())
+        .collect()
+}
+
+/// `value` as the option `name` takes it: Tcl judges what is a boolean
+/// (`Tcl_GetBooleanFromObj`), an integer (`Tcl_GetWideIntFromObj`) or a
+/// list (`Tcl_ListObjGetElements`).
+fn option_value(name: &str, value: &Obj) -> Result<OptionValue> {
+    let expected = config::value_type(name);
+    let converted = match expected {
+        ValueType::Text => Some(OptionValue::Text(value.text())),
+        ValueType::Bytes => Some(OptionValue::Bytes(value.byte_vec())),
+        ValueType::Bool => value.as_boolean().map(OptionValue::Bool),
+        ValueType::Int => value.as_wide().map(OptionValue::Int),
+        ValueType::List => value.elements().map(|words| OptionValue::List(words.iter().map(Obj::text).collect())),
+    };
+    converted.ok_or_else(|| config::wrong_type(name, expected, &value.text()))
+}
+
+/// A boolean argument of a command, by Tcl's rules.
+fn boolean_arg(name: &str, value: &Obj) -> Result<bool> {
+    value.as_boolean().ok_or_else(|| config::wrong_type(name, ValueType::Bool, &value.text()))
 }
 
 fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
@@ -255,8 +275,8 @@ fn ciphers(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     }
     let arg = |i: usize| objv.get(i).map(Obj::text);
     let protocol = arg(1).filter(|p| !p.is_empty());
-    let verbose = arg(2).map(|v| crate::config::parse_bool("verbose", &v)).transpose()?.unwrap_or(false);
-    let supported = arg(3).map(|v| crate::config::parse_bool("supported", &v)).transpose()?.unwrap_or(false);
+    let verbose = objv.get(2).map(|v| boolean_arg("verbose", v)).transpose()?.unwrap_or(false);
+    let supported = objv.get(3).map(|v| boolean_arg("supported", v)).transpose()?.unwrap_or(false);
     let ssl_error = |e| TlsError::ssl(ErrorKind::Ssl, "cannot list ciphers", &e);
     let mut builder = SslContext::builder(SslMethod::tls()).map_err(ssl_error)?;
     if let Some(p) = &protocol {

@@ -1,9 +1,10 @@
 //! `tls::import` options parsed into a typed [`TlsConfig`].
 //!
-//! This layer knows nothing of Tcl objects: the command layer hands it
-//! option names with their string values (and, for `-cert`/`-key`, their
-//! byte-array values), and gets back a configuration or a [`TlsError`]
-//! naming the bad option.
+//! This layer knows nothing of Tcl: the command layer asks [`value_type`]
+//! what each option takes, converts the script's value by Tcl's own rules
+//! (booleans, integers and lists are Tcl's to judge), and hands over typed
+//! [`OptionValue`]s; it gets back a configuration or a [`TlsError`] naming
+//! the bad option.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
@@ -12,18 +13,95 @@ use openssl::ssl::SslVerifyMode;
 
 use crate::error::{ErrorKind, Result, TlsError};
 
-/// One option value as the script gave it.
-#[derive(Debug, Clone, Default)]
-pub struct RawValue {
-    pub text: String,
-    /// The byte-array form, filled in only for options that take binary
-    /// strings (see [`takes_bytes`]).
-    pub bytes: Option<Vec<u8>>,
+/// One option value, in the type its option takes ([`value_type`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionValue {
+    Text(String),
+    /// A binary string (`-cert`, `-key`, `-session_id`).
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Int(i64),
+    List(Vec<String>),
 }
 
-impl RawValue {
-    pub fn text(text: &str) -> RawValue {
-        RawValue { text: text.to_string(), bytes: None }
+/// What an option's value is; the command layer converts to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Text,
+    Bytes,
+    Bool,
+    Int,
+    List,
+}
+
+impl ValueType {
+    /// How errors name the type (`expected boolean value for ...`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Text => "string",
+            ValueType::Bytes => "binary",
+            ValueType::Bool => "boolean",
+            ValueType::Int => "integer",
+            ValueType::List => "list",
+        }
+    }
+}
+
+/// The type of value the option `name` takes (text for unknown options,
+/// which [`TlsConfig::parse`] then refuses by name).
+pub fn value_type(name: &str) -> ValueType {
+    match canonical(name) {
+        Some("-cert" | "-key" | "-session_id") => ValueType::Bytes,
+        Some("-post_handshake" | "-request" | "-require" | "-server" | "-ssl2" | "-ssl3" | "-tls1" | "-tls1.1" | "-tls1.2" | "-tls1.3") => ValueType::Bool,
+        Some("-security_level") => ValueType::Int,
+        Some("-alpn") => ValueType::List,
+        _ => ValueType::Text,
+    }
+}
+
+/// The error for a value that is not of its option's type.
+pub fn wrong_type(option: &str, expected: ValueType, given: &str) -> TlsError {
+    TlsError::new(ErrorKind::Value, option, format!("expected {} value for {option} but got \"{given}\"", expected.name()))
+}
+
+impl OptionValue {
+    /// The value as text (what a string option stores).
+    fn text(&self) -> String {
+        match self {
+            OptionValue::Text(text) => text.clone(),
+            OptionValue::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            OptionValue::Bool(flag) => (*flag as u8).to_string(),
+            OptionValue::Int(number) => number.to_string(),
+            OptionValue::List(words) => words.join(" "),
+        }
+    }
+
+    fn flag(&self, option: &str) -> Result<bool> {
+        match self {
+            OptionValue::Bool(flag) => Ok(*flag),
+            other => Err(wrong_type(option, ValueType::Bool, &other.text())),
+        }
+    }
+
+    fn int(&self, option: &str) -> Result<i64> {
+        match self {
+            OptionValue::Int(number) => Ok(*number),
+            other => Err(wrong_type(option, ValueType::Int, &other.text())),
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            OptionValue::Bytes(bytes) => bytes.clone(),
+            other => other.text().into_bytes(),
+        }
+    }
+
+    fn list(&self) -> Vec<String> {
+        match self {
+            OptionValue::List(words) => words.clone(),
+            other => vec![other.text()],
+        }
     }
 }
 
@@ -70,11 +148,6 @@ fn canonical(name: &str) -> Option<&'static str> {
         other => return IMPORT_OPTIONS.iter().copied().find(|o| *o == other),
     };
     Some(alias)
-}
-
-/// Options whose values are binary strings (byte arrays).
-pub fn takes_bytes(name: &str) -> bool {
-    matches!(name, "-cert" | "-key" | "-session_id")
 }
 
 /// The protocol versions a connection may use.
@@ -152,59 +225,59 @@ impl TlsConfig {
     }
 
     /// Parses `-option value` pairs.
-    pub fn parse(pairs: &[(String, RawValue)]) -> Result<TlsConfig> {
+    pub fn parse(pairs: &[(String, OptionValue)]) -> Result<TlsConfig> {
         let mut config = TlsConfig::default();
         config.apply(pairs)?;
         Ok(config)
     }
 
     /// Applies `-option value` pairs on top of this configuration.
-    pub fn apply(&mut self, pairs: &[(String, RawValue)]) -> Result<()> {
+    pub fn apply(&mut self, pairs: &[(String, OptionValue)]) -> Result<()> {
         for (name, value) in pairs {
             self.set(name, value)?;
         }
         Ok(())
     }
 
-    fn set(&mut self, name: &str, value: &RawValue) -> Result<()> {
+    fn set(&mut self, name: &str, value: &OptionValue) -> Result<()> {
         let option = canonical(name).ok_or_else(|| bad_option(name))?;
-        let text = || Some(value.text.clone());
-        let flag = || parse_bool(option, &value.text);
+        let text = || Some(value.text());
+        let flag = || value.flag(option);
         match option {
-            "-alpn" => self.alpn = parse_list(&value.text),
+            "-alpn" => self.alpn = value.list(),
             "-cadir" => self.cadir = text(),
             "-cafile" => self.cafile = text(),
             "-castore" => self.castore = text(),
-            "-cert" => self.cert = non_empty(binary(value)),
+            "-cert" => self.cert = non_empty(value.bytes()),
             "-certfile" => self.certfile = text(),
             "-cipher" => self.cipher = text(),
             "-ciphersuites" => self.ciphersuites = text(),
-            "-command" => self.command = non_empty_text(&value.text),
+            "-command" => self.command = non_empty_text(&value.text()),
             "-dhparams" => self.dhparams = text(),
-            "-key" => self.key = non_empty(binary(value)),
+            "-key" => self.key = non_empty(value.bytes()),
             "-keyfile" => self.keyfile = text(),
             "-model" => self.model = text(),
-            "-password" => self.password = non_empty_text(&value.text),
+            "-password" => self.password = non_empty_text(&value.text()),
             "-post_handshake" => self.post_handshake = flag()?,
             "-request" => self.request = Some(flag()?),
             "-require" => self.require = Some(flag()?),
             "-security_level" => {
-                let level = parse_int(option, &value.text)?;
+                let level = value.int(option)?;
                 if !(0..=5).contains(&level) {
-                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{}\" for -security_level: must be an integer from 0 to 5", value.text)));
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{level}\" for -security_level: must be an integer from 0 to 5")));
                 }
-                self.security_level = Some(level);
+                self.security_level = Some(level as i32);
             }
             "-server" => self.server = flag()?,
-            "-servername" => self.servername = non_empty_text(&value.text),
-            "-session_id" => self.session_id = non_empty(binary(value)),
+            "-servername" => self.servername = non_empty_text(&value.text()),
+            "-session_id" => self.session_id = non_empty(value.bytes()),
             "-ssl2" => self.protocols.ssl2 = flag()?,
             "-ssl3" => self.protocols.ssl3 = flag()?,
             "-tls1" => self.protocols.tls1 = flag()?,
             "-tls1.1" => self.protocols.tls1_1 = flag()?,
             "-tls1.2" => self.protocols.tls1_2 = flag()?,
             "-tls1.3" => self.protocols.tls1_3 = flag()?,
-            "-validatecommand" => self.validatecommand = non_empty_text(&value.text),
+            "-validatecommand" => self.validatecommand = non_empty_text(&value.text()),
             _ => return Err(bad_option(name)),
         }
         Ok(())
@@ -247,10 +320,6 @@ pub fn passes_verification(ok: bool, require: bool) -> bool {
     ok || !require
 }
 
-fn binary(value: &RawValue) -> Vec<u8> {
-    value.bytes.clone().unwrap_or_else(|| value.text.as_bytes().to_vec())
-}
-
 fn non_empty(bytes: Vec<u8>) -> Option<Vec<u8>> {
     (!bytes.is_empty()).then_some(bytes)
 }
@@ -264,57 +333,13 @@ pub fn bad_option(name: &str) -> TlsError {
     TlsError::new(ErrorKind::Option, name, format!("bad option \"{name}\": must be {}, or {last}", rest.join(", ")))
 }
 
-/// Tcl's boolean syntax: integers (non-zero is true) and unique prefixes of
-/// true/false/yes/no/on/off, in any case.
-pub fn parse_bool(option: &str, text: &str) -> Result<bool> {
-    let word = text.trim().to_ascii_lowercase();
-    if let Ok(number) = parse_int(option, &word) {
-        return Ok(number != 0);
-    }
-    let matches = |full: &str, min: usize| word.len() >= min && full.starts_with(word.as_str());
-    if matches("true", 1) || matches("yes", 1) || matches("on", 2) {
-        return Ok(true);
-    }
-    if matches("false", 1) || matches("no", 1) || matches("off", 2) {
-        return Ok(false);
-    }
-    Err(TlsError::new(ErrorKind::Value, option, format!("expected boolean value for {option} but got \"{text}\"")))
-}
-
-/// A Tcl integer in decimal, hex (`0x`) or octal (`0o`) notation.
-pub fn parse_int(option: &str, text: &str) -> Result<i32> {
-    let trimmed = text.trim();
-    let (negative, digits) = match trimmed.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
-    };
-    let (body, radix) = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        (hex, 16)
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        (oct, 8)
-    } else {
-        (digits, 10)
-    };
-    // One sign at most, before any prefix: Rust's parsers would also take
-    // one after it ("0x-5", "--5"), which Tcl refuses.
-    let parsed = if body.starts_with(['+', '-']) { None } else { i64::from_str_radix(body, radix).ok() };
-    parsed
-        .map(|n| if negative { -n } else { n })
-        .and_then(|n| i32::try_from(n).ok())
-        .ok_or_else(|| TlsError::new(ErrorKind::Value, option, format!("expected integer value for {option} but got \"{text}\"")))
-}
-
-/// A Tcl list of simple words (ALPN protocol names cannot hold spaces).
-fn parse_list(text: &str) -> Vec<String> {
-    text.split_whitespace().map(|w| w.trim_matches(|c| c == '{' || c == '}').to_string()).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use OptionValue::{Bool, Int, List, Text};
 
-    fn parse(pairs: &[(&str, &str)]) -> Result<TlsConfig> {
-        let pairs: Vec<(String, RawValue)> = pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
+    fn parse(pairs: &[(&str, OptionValue)]) -> Result<TlsConfig> {
+        let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
         TlsConfig::parse(&pairs)
     }
 
@@ -324,33 +349,37 @@ mod tests {
         assert!(client.request() && client.require());
         assert!(!client.protocols.tls1 && !client.protocols.tls1_1);
         assert!(client.protocols.tls1_2 && client.protocols.tls1_3);
-        let server = parse(&[("-server", "1")]).unwrap();
+        let server = parse(&[("-server", Bool(true))]).unwrap();
         assert!(!server.request() && !server.require());
     }
 
     #[test]
     fn require_forces_request() {
-        let c = parse(&[("-server", "yes"), ("-request", "0"), ("-require", "1")]).unwrap();
+        let c = parse(&[("-server", Bool(true)), ("-request", Bool(false)), ("-require", Bool(true))]).unwrap();
         assert!(c.request());
     }
 
     #[test]
-    fn booleans_follow_tcl() {
-        for t in ["1", "true", "TRUE", "t", "yes", "y", "on", "5", "0x1"] {
-            assert!(parse_bool("-x", t).unwrap(), "{t}");
-        }
-        for f in ["0", "false", "f", "no", "n", "off", "Off"] {
-            assert!(!parse_bool("-x", f).unwrap(), "{f}");
-        }
-        let err = parse_bool("-request", "maybe").unwrap_err();
+    fn each_option_has_its_type() {
+        assert_eq!(value_type("-server"), ValueType::Bool);
+        assert_eq!(value_type("-tls1.3"), ValueType::Bool);
+        assert_eq!(value_type("-securitylevel"), ValueType::Int);
+        assert_eq!(value_type("-alpn"), ValueType::List);
+        assert_eq!(value_type("-session_id"), ValueType::Bytes);
+        assert_eq!(value_type("-ciphers"), ValueType::Text);
+        assert_eq!(value_type("-bogus"), ValueType::Text);
+    }
+
+    #[test]
+    fn a_value_of_another_type_names_the_option() {
+        let err = parse(&[("-request", Text("maybe".into()))]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-request"]);
-        assert!(err.message().contains("-request"));
-        assert!(parse_bool("-x", "o").is_err());
+        assert_eq!(err.message(), "expected boolean value for -request but got \"maybe\"");
     }
 
     #[test]
     fn unknown_option_lists_valid_ones() {
-        let err = parse(&[("-bogus", "1")]).unwrap_err();
+        let err = parse(&[("-bogus", Text("1".into()))]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Option);
         assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cadir"));
         assert!(err.message().ends_with("or -validatecommand"));
@@ -358,32 +387,23 @@ mod tests {
 
     #[test]
     fn aliases_are_accepted() {
-        let c = parse(&[("-ciphers", "HIGH"), ("-securitylevel", "2"), ("-vcmd", "cb")]).unwrap();
+        let c = parse(&[("-ciphers", Text("HIGH".into())), ("-securitylevel", Int(2)), ("-vcmd", Text("cb".into()))]).unwrap();
         assert_eq!(c.cipher.as_deref(), Some("HIGH"));
         assert_eq!(c.security_level, Some(2));
         assert_eq!(c.validatecommand.as_deref(), Some("cb"));
     }
 
     #[test]
-    fn integers_follow_tcl() {
-        for (text, n) in [("5", 5), (" -5 ", -5), ("+5", 5), ("0x1f", 31), ("-0x10", -16), ("0o17", 15)] {
-            assert_eq!(parse_int("-x", text).unwrap(), n, "{text}");
-        }
-        for bad in ["0x-5", "--5", "-+5", "+-5", "0x", "0x+1", "0o-7", "", "5x"] {
-            assert!(parse_int("-x", bad).is_err(), "{bad:?} is not an integer");
-        }
-    }
-
-    #[test]
     fn security_level_is_checked() {
-        assert!(parse(&[("-security_level", "6")]).is_err());
-        let err = parse(&[("-security_level", "high")]).unwrap_err();
-        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-security_level"]);
+        let err = parse(&[("-security_level", Int(6))]).unwrap_err();
+        assert_eq!(err.message(), "bad value \"6\" for -security_level: must be an integer from 0 to 5");
+        assert!(parse(&[("-security_level", Int(-1))]).is_err());
+        assert!(parse(&[("-security_level", Int(i64::MAX))]).is_err());
     }
 
     #[test]
     fn alpn_is_a_list() {
-        let c = parse(&[("-alpn", "h2 http/1.1")]).unwrap();
+        let c = parse(&[("-alpn", List(vec!["h2".into(), "http/1.1".into()]))]).unwrap();
         assert_eq!(c.alpn, vec!["h2", "http/1.1"]);
     }
 }
