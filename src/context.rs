@@ -206,7 +206,7 @@ fn set_protocols(builder: &mut SslContextBuilder, p: &Protocols) -> Result<()> {
     ];
     let enabled: Vec<usize> = (0..versions.len()).filter(|&i| versions[i].0).collect();
     let (Some(&first), Some(&last)) = (enabled.first(), enabled.last()) else {
-        return Err(TlsError::new(ErrorKind::Value, "protocols", "no protocol version is enabled"));
+        return Err(TlsError::new(ErrorKind::Value, "PROTOCOLS", "no protocol version is enabled"));
     };
     let ssl_error = |e| TlsError::ssl(ErrorKind::Ssl, "cannot set protocol versions", &e);
     builder.set_min_proto_version(Some(versions[first].1)).map_err(ssl_error)?;

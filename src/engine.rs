@@ -244,14 +244,14 @@ impl TlsEngine {
         let eof = self.stream.get_ref().eof;
         let (kind, prefix) = if during_handshake { (ErrorKind::Handshake, "handshake failed") } else { (ErrorKind::Io, "TLS error") };
         let (detail, why) = if !reasons.is_empty() {
-            let first = error.ssl_error().and_then(|s| s.errors().first().and_then(|e| e.reason())).unwrap_or("ssl").to_string();
+            let first = error.ssl_error().and_then(|s| s.errors().first().and_then(|e| e.reason())).unwrap_or("SSL").to_string();
             (first, reasons)
         } else if eof {
-            ("eof".to_string(), "unexpected eof while reading".to_string())
+            ("EOF".to_string(), "unexpected eof while reading".to_string())
         } else if let Some(io) = error.io_error() {
-            ("io".to_string(), io.to_string())
+            ("IO".to_string(), io.to_string())
         } else {
-            ("ssl".to_string(), format!("OpenSSL error code {}", error.code().as_raw()))
+            ("SSL".to_string(), format!("OpenSSL error code {}", error.code().as_raw()))
         };
         TlsError::new(kind, detail, format!("{prefix}: {why}"))
     }

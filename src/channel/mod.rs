@@ -159,7 +159,7 @@ impl<L: Lower> TlsChannel<L> {
 
     fn io_failure(&mut self, errno: c_int) -> Stall {
         let text = std::io::Error::from_raw_os_error(errno).to_string();
-        self.fail(TlsError::new(ErrorKind::Io, "io", format!("I/O error on the underlying channel: {text}")))
+        self.fail(TlsError::new(ErrorKind::Io, "IO", format!("I/O error on the underlying channel: {text}")))
     }
 
     /// Sends queued ciphertext; in blocking mode all of it.
@@ -228,7 +228,7 @@ impl<L: Lower> TlsChannel<L> {
                 Err(stall) => return Err(stall),
                 Ok(()) if before_eof => {
                     // EOF was already fed and the engine still wants input.
-                    let error = TlsError::new(ErrorKind::Handshake, "eof", "handshake failed: unexpected eof while reading");
+                    let error = TlsError::new(ErrorKind::Handshake, "EOF", "handshake failed: unexpected eof while reading");
                     return Err(self.fail(error));
                 }
                 Ok(()) => {}
