@@ -32,7 +32,8 @@ need curl has curl
 need nginx sh -c 'command -v nginx || [ -x /usr/sbin/nginx ]'
 need tcllib sh -c 'ls -d /usr/share/tcltk/tcllib*'
 need make has make
-need tcl-thread sh -c "echo 'package require Thread' | tclsh"
+# (tclsh reading a script from stdin exits 0 after an error: ask for 1.)
+need tcl-thread sh -c "echo 'exit [catch {package require Thread}]' | tclsh"
 need gcc has cc
 # libfuzzer-sys (tools/fuzz.sh) compiles libFuzzer's C++ sources.
 need g++ has g++
