@@ -40,6 +40,7 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-ciphersuites",
     "-command",
     "-dhparams",
+    "-groups",
     "-key",
     "-keyfile",
     "-model",
@@ -122,6 +123,9 @@ pub struct TlsConfig {
     pub password: Option<String>,
     pub validatecommand: Option<String>,
     pub model: Option<String>,
+    // Issue 17's options.
+    /// `-groups`: key-exchange groups in order of preference (empty: OpenSSL's).
+    pub groups: Vec<String>,
 }
 
 /// Configurations in use on this thread, for [`TlsConfig::share`].
@@ -205,6 +209,8 @@ impl TlsConfig {
             "-tls1.2" => self.protocols.tls1_2 = flag()?,
             "-tls1.3" => self.protocols.tls1_3 = flag()?,
             "-validatecommand" => self.validatecommand = non_empty_text(&value.text),
+            // Issue 17's options.
+            "-groups" => self.groups = parse_list(&value.text),
             _ => return Err(bad_option(name)),
         }
         Ok(())
@@ -385,5 +391,15 @@ mod tests {
     fn alpn_is_a_list() {
         let c = parse(&[("-alpn", "h2 http/1.1")]).unwrap();
         assert_eq!(c.alpn, vec!["h2", "http/1.1"]);
+    }
+
+    // Issue 17's options.
+
+    #[test]
+    fn groups_are_a_list() {
+        let c = parse(&[("-groups", "X25519 P-256 ffdhe2048")]).unwrap();
+        assert_eq!(c.groups, vec!["X25519", "P-256", "ffdhe2048"]);
+        assert!(parse(&[]).unwrap().groups.is_empty());
+        assert!(parse(&[("-groups", "")]).unwrap().groups.is_empty());
     }
 }

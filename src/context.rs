@@ -44,6 +44,8 @@ struct ContextKey {
     post_handshake: bool,
     validate: bool,
     keylog: Option<String>,
+    // Issue 17's settings.
+    groups: Vec<String>,
 }
 
 impl ContextKey {
@@ -80,6 +82,7 @@ impl ContextKey {
             post_handshake: config.post_handshake,
             validate: config.validatecommand.is_some(),
             keylog: keylog_file(),
+            groups: config.groups.clone(),
         }
     }
 }
@@ -137,6 +140,7 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     // for TLS and faster than OpenSSL's first choice, AES-256-GCM.
     let suites = config.ciphersuites.as_deref().unwrap_or(DEFAULT_CIPHERSUITES);
     builder.set_ciphersuites(suites).map_err(|e| bad_value("-ciphersuites", suites, &e))?;
+    set_groups(&mut builder, &config.groups)?;
     load_identity(&mut builder, config, password)?;
     load_trust(&mut builder, config)?;
     if let Some(path) = &config.dhparams {
@@ -217,6 +221,28 @@ fn set_protocols(builder: &mut SslContextBuilder, p: &Protocols) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `-groups`: `SSL_CTX_set1_groups_list`. OpenSSL's error does not say
+/// which name it did not know, so on failure each is tried alone.
+fn set_groups(builder: &mut SslContextBuilder, groups: &[String]) -> Result<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    if let Some(bad) = groups.iter().find(|g| g.is_empty() || g.contains(':')) {
+        return Err(TlsError::new(ErrorKind::Value, "-groups", format!("bad value \"{bad}\" for -groups: not a group name")));
+    }
+    if builder.set_groups_list(&groups.join(":")).is_ok() {
+        return Ok(());
+    }
+    let known = |name: &str| SslContext::builder(SslMethod::tls()).map(|mut b| b.set_groups_list(name).is_ok()).unwrap_or(false);
+    let unknown: Vec<&str> = groups.iter().map(String::as_str).filter(|g| !known(g)).collect();
+    let message = match unknown.as_slice() {
+        [] => format!("bad value \"{}\" for -groups: OpenSSL refused the list", groups.join(" ")),
+        [one] => format!("bad value \"{}\" for -groups: unknown group \"{one}\"", groups.join(" ")),
+        many => format!("bad value \"{}\" for -groups: unknown groups \"{}\"", groups.join(" "), many.join("\", \"")),
+    };
+    Err(TlsError::new(ErrorKind::Value, "-groups", message))
 }
 
 fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: PasswordSource) -> Result<()> {

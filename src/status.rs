@@ -55,6 +55,8 @@ pub fn connection_status(ssl: &SslRef, verify_mode: SslVerifyMode, peer_end: &st
     status.push(("signatureType", text(kind.map(nid_name).unwrap_or_default())));
     status.push(("ca_names", Value::List(ca_names(ssl))));
     status.push(("peer_close", text(peer_end)));
+    // Issue 17's keys.
+    status.push(("group", text(openssl_extra::negotiated_group(ssl).unwrap_or_default())));
     status
 }
 
@@ -82,6 +84,7 @@ pub fn connection_info(ssl: &SslRef) -> Status {
         info.push(("description", text(cipher.description().trim_end())));
         info.push(("handshake_digest", text(openssl_extra::cipher_handshake_digest(cipher))));
     }
+    info.push(("group", text(openssl_extra::negotiated_group(ssl).unwrap_or_default())));
     info.push(("alpn", text(ssl.selected_alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default())));
     info.push(("resumable", Value::Int(openssl_extra::session_resumable(ssl) as i64)));
     if let Some(session) = ssl.session() {
