@@ -33,6 +33,8 @@ pub const COMMANDS: &[(&str, Command)] = &[
     ("::tls::ciphers", ciphers),
     ("::tls::protocols", protocols),
     ("::tls::version", version),
+    // Issue 17's commands.
+    ("::tls::exportkey", exportkey),
 ];
 
 /// The one trampoline for every command: catches panics, converts results.
@@ -295,4 +297,32 @@ fn version(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
         return Err(wrong_args(""));
     }
     Ok(Obj::string(openssl::version::version()))
+}
+
+/// Bytes of keying material `tls::exportkey` gives at most.
+const EXPORT_LIMIT: i32 = 16384;
+
+/// `tls::exportkey channel label length ?context?`: RFC 5705 / RFC 8446
+/// keying material (`SSL_export_keying_material`) as a byte array. Without
+/// `context` none is used, which for TLS 1.2 differs from an empty one.
+fn exportkey(interp: Interp, objv: &[Obj]) -> Result<Obj> {
+    if !(4..=5).contains(&objv.len()) {
+        return Err(wrong_args("channel label length ?context?"));
+    }
+    let name = objv[1].text();
+    let label = objv[2].text();
+    let length = crate::config::parse_int("length", &objv[3].text())?;
+    if !(1..=EXPORT_LIMIT).contains(&length) {
+        return Err(TlsError::new(ErrorKind::Value, "length", format!("bad length \"{}\": must be an integer from 1 to {EXPORT_LIMIT}", objv[3].text())));
+    }
+    let context = objv.get(4).map(Obj::byte_vec);
+    let layer = tls_layer(interp, &name)?;
+    let ssl = layer.ssl();
+    if !ssl.is_init_finished() {
+        return Err(TlsError::new(ErrorKind::Channel, "HANDSHAKE", format!("channel \"{name}\": the handshake is not complete")));
+    }
+    let mut material = vec![0u8; length as usize];
+    ssl.export_keying_material(&mut material, &label, context.as_deref())
+        .map_err(|e| TlsError::ssl(ErrorKind::Ssl, &format!("cannot export keying material for label \"{label}\""), &e))?;
+    Ok(Obj::bytes(&material))
 }
