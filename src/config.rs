@@ -43,6 +43,7 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-groups",
     "-key",
     "-keyfile",
+    "-keylog",
     "-model",
     "-password",
     "-post_handshake",
@@ -126,6 +127,8 @@ pub struct TlsConfig {
     // Issue 17's options.
     /// `-groups`: key-exchange groups in order of preference (empty: OpenSSL's).
     pub groups: Vec<String>,
+    /// `-keylog`: the NSS key log file (instead of `SSLKEYLOGFILE`).
+    pub keylog: Option<String>,
 }
 
 /// Configurations in use on this thread, for [`TlsConfig::share`].
@@ -211,6 +214,7 @@ impl TlsConfig {
             "-validatecommand" => self.validatecommand = non_empty_text(&value.text),
             // Issue 17's options.
             "-groups" => self.groups = parse_list(&value.text),
+            "-keylog" => self.keylog = non_empty_text(&value.text),
             _ => return Err(bad_option(name)),
         }
         Ok(())
@@ -245,7 +249,16 @@ impl TlsConfig {
 }
 
 /// The options that read files or stores: refused in safe interpreters.
-pub const FILE_OPTIONS: &[&str] = &["-cafile", "-cadir", "-certfile", "-keyfile", "-dhparams", "-castore"];
+pub const FILE_OPTIONS: &[&str] = &[
+    "-cafile",
+    "-cadir",
+    "-certfile",
+    "-keyfile",
+    "-dhparams",
+    "-castore",
+    // Issue 17's file options.
+    "-keylog",
+];
 
 /// Whether a certificate OpenSSL judged (`ok`) passes: without `-require`,
 /// a bad one is recorded (`verifyResult`) but does not end the handshake.
@@ -401,5 +414,12 @@ mod tests {
         assert_eq!(c.groups, vec!["X25519", "P-256", "ffdhe2048"]);
         assert!(parse(&[]).unwrap().groups.is_empty());
         assert!(parse(&[("-groups", "")]).unwrap().groups.is_empty());
+    }
+
+    #[test]
+    fn keylog_is_a_file_option() {
+        assert_eq!(parse(&[("-keylog", "/tmp/k")]).unwrap().keylog.as_deref(), Some("/tmp/k"));
+        assert_eq!(parse(&[("-keylog", "")]).unwrap().keylog, None);
+        assert!(FILE_OPTIONS.contains(&"-keylog"));
     }
 }

@@ -81,7 +81,7 @@ impl ContextKey {
             security_level: config.security_level,
             post_handshake: config.post_handshake,
             validate: config.validatecommand.is_some(),
-            keylog: keylog_file(),
+            keylog: keylog_file(config),
             groups: config.groups.clone(),
         }
     }
@@ -181,7 +181,11 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
         let hooks = callbacks::hooks(ssl);
         callbacks::guarded(hooks.as_deref(), || (), || callbacks::on_new_session(ssl, session))
     });
-    if let Some(path) = keylog_file() {
+    if let Some(path) = keylog_file(config) {
+        if config.keylog.is_some() {
+            // Say now, not never, that the file cannot be written.
+            open_keylog(&path).map_err(|e| TlsError::new(ErrorKind::File, path.as_str(), format!("-keylog \"{path}\": {}", io_reason(&e))))?;
+        }
         builder.set_keylog_callback(move |_, line| crate::tcl::boundary((), || append_keylog(&path, line)));
     }
     // Connections made by `tls::import` replace this callback with one that
@@ -391,15 +395,19 @@ pub fn new_connection(context: &SslContext, config: &TlsConfig) -> Result<(Ssl, 
     Ok((ssl, expected))
 }
 
-/// `SSLKEYLOGFILE`: where key material is logged (NSS key log format).
-fn keylog_file() -> Option<String> {
-    std::env::var("SSLKEYLOGFILE").ok().filter(|p| !p.is_empty())
+/// Where key material is logged (NSS key log format): `-keylog`, else
+/// `SSLKEYLOGFILE`.
+fn keylog_file(config: &TlsConfig) -> Option<String> {
+    config.keylog.clone().or_else(|| std::env::var("SSLKEYLOGFILE").ok().filter(|p| !p.is_empty()))
+}
+
+fn open_keylog(path: &str) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().create(true).append(true).open(path)
 }
 
 fn append_keylog(path: &str, line: &str) {
     use std::io::Write;
-    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
-    if let Ok(mut file) = file {
+    if let Ok(mut file) = open_keylog(path) {
         let _ = writeln!(file, "{line}");
     }
 }
@@ -418,14 +426,15 @@ pub fn alpn_wire(protocols: &[String]) -> Result<Vec<u8>> {
 }
 
 fn read_file(option: &str, path: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        };
-        TlsError::new(ErrorKind::File, path, format!("{option} \"{path}\": {why}"))
-    })
+    std::fs::read(path).map_err(|e| TlsError::new(ErrorKind::File, path, format!("{option} \"{path}\": {}", io_reason(&e))))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 fn file_error(option: &str, path: &str, what: &str, stack: &openssl::error::ErrorStack) -> TlsError {
