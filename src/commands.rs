@@ -147,7 +147,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if let Some(key) = &session_key {
         callbacks::resume(&mut ssl, &context, key, config.session_id.as_deref());
     }
-    let hooks = Hooks::new(interp.0, &name, config.command.clone(), config.validatecommand.clone(), config.require(), session_key);
+    let hooks = Hooks::new(interp.0, &name, config.command.clone(), config.validatecommand.clone(), config.require(), session_key, config.pins.clone());
     callbacks::attach(&mut ssl, hooks, config.verify_mode());
     let engine = TlsEngine::new(ssl, expected)?;
     let tls = TlsChannel::new(engine, LowerChannel::new(chan), config.share(), context);

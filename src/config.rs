@@ -46,6 +46,7 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-keylog",
     "-model",
     "-password",
+    "-pin",
     "-post_handshake",
     "-request",
     "-require",
@@ -129,6 +130,29 @@ pub struct TlsConfig {
     pub groups: Vec<String>,
     /// `-keylog`: the NSS key log file (instead of `SSLKEYLOGFILE`).
     pub keylog: Option<String>,
+    /// `-pin`: SPKI SHA-256 pins, one of which the verified chain must hold.
+    pub pins: Vec<Pin>,
+}
+
+/// One `-pin` element: `sha256/BASE64` (also curl's `sha256//BASE64`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pin {
+    /// As the script wrote it, for messages.
+    pub text: String,
+    /// The SHA-256 digest of a DER SubjectPublicKeyInfo.
+    pub digest: Vec<u8>,
+}
+
+impl Pin {
+    fn parse(text: &str) -> Result<Pin> {
+        let bad = |why: &str| TlsError::new(ErrorKind::Value, "-pin", format!("bad pin \"{text}\" for -pin: {why}"));
+        let encoded = text.strip_prefix("sha256//").or_else(|| text.strip_prefix("sha256/")).ok_or_else(|| bad("must be sha256/BASE64"))?;
+        let digest = openssl::base64::decode_block(encoded).map_err(|_| bad("not base64"))?;
+        if digest.len() != 32 {
+            return Err(bad(&format!("a SHA-256 digest is 32 bytes, not {}", digest.len())));
+        }
+        Ok(Pin { text: text.to_string(), digest })
+    }
 }
 
 /// Configurations in use on this thread, for [`TlsConfig::share`].
@@ -215,6 +239,7 @@ impl TlsConfig {
             // Issue 17's options.
             "-groups" => self.groups = parse_list(&value.text),
             "-keylog" => self.keylog = non_empty_text(&value.text),
+            "-pin" => self.pins = parse_list(&value.text).iter().map(|p| Pin::parse(p)).collect::<Result<_>>()?,
             _ => return Err(bad_option(name)),
         }
         Ok(())
@@ -228,7 +253,7 @@ impl TlsConfig {
     /// Whether to ask the peer for a certificate. `-require 1` forces it,
     /// as the 2.0 manual says.
     pub fn request(&self) -> bool {
-        self.require() || self.request.unwrap_or(!self.server)
+        self.require() || !self.pins.is_empty() || self.request.unwrap_or(!self.server)
     }
 
     /// The OpenSSL verify mode of `-request`/`-require` (the one place it
@@ -236,7 +261,8 @@ impl TlsConfig {
     pub fn verify_mode(&self) -> SslVerifyMode {
         match (self.request(), self.require()) {
             (false, _) => SslVerifyMode::NONE,
-            (true, true) if self.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            // A pinning server needs the client's certificate to check it.
+            (true, require) if self.server && (require || !self.pins.is_empty()) => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
             (true, _) => SslVerifyMode::PEER,
         }
     }
@@ -414,6 +440,24 @@ mod tests {
         assert_eq!(c.groups, vec!["X25519", "P-256", "ffdhe2048"]);
         assert!(parse(&[]).unwrap().groups.is_empty());
         assert!(parse(&[("-groups", "")]).unwrap().groups.is_empty());
+    }
+
+    #[test]
+    fn pins_are_checked() {
+        let digest = openssl::base64::encode_block(&[7u8; 32]);
+        let c = parse(&[("-pin", &format!("sha256/{digest} sha256//{digest}"))]).unwrap();
+        assert_eq!(c.pins.len(), 2);
+        assert_eq!(c.pins[0].digest, vec![7u8; 32]);
+        assert_eq!(c.pins[1].text, format!("sha256//{digest}"));
+        // Pinning asks for the peer's certificate, a server's too.
+        let server = parse(&[("-server", "1"), ("-pin", &format!("sha256/{digest}"))]).unwrap();
+        assert!(server.request() && !server.require());
+        assert!(server.verify_mode().contains(SslVerifyMode::FAIL_IF_NO_PEER_CERT));
+        for (bad, why) in [("md5/AAAA", "must be sha256/BASE64"), ("sha256/!!!!", "not base64"), ("sha256/AAAA", "32 bytes, not 3")] {
+            let err = parse(&[("-pin", bad)]).unwrap_err();
+            assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-pin"]);
+            assert!(err.message().contains(bad) && err.message().contains(why), "{}", err.message());
+        }
     }
 
     #[test]

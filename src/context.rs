@@ -46,6 +46,7 @@ struct ContextKey {
     keylog: Option<String>,
     // Issue 17's settings.
     groups: Vec<String>,
+    pins: Vec<crate::config::Pin>,
 }
 
 impl ContextKey {
@@ -83,6 +84,7 @@ impl ContextKey {
             validate: config.validatecommand.is_some(),
             keylog: keylog_file(config),
             groups: config.groups.clone(),
+            pins: config.pins.clone(),
         }
     }
 }

@@ -120,9 +120,9 @@ impl<L: Lower> TlsChannel<L> {
         }
         let hooks = callbacks::hooks(self.engine.ssl());
         let error = match hooks.as_ref().and_then(|h| h.take_failure()) {
-            Some(why) => {
+            Some(failure) => {
                 let prefix = if self.engine.handshake_done() { "TLS error" } else { "handshake failed" };
-                TlsError::new(ErrorKind::Handshake, "CALLBACK", format!("{prefix}: {why}"))
+                TlsError::new(failure.kind, failure.detail, format!("{prefix}: {}", failure.why))
             }
             None => error,
         };
