@@ -33,7 +33,7 @@ namespace eval ::tls {
     # tls::socket takes for itself.
     variable importOptions {
         -alpn -cadir -cafile -castore -cert -certfile -cipher -ciphersuites
-        -command -dhparams -groups -key -keyfile -keylog -model -password -pin
+        -command -crlcheck -crlfile -dhparams -groups -key -keyfile -keylog -model -password -pin
         -post_handshake
         -request -require -security_level -servername -session_id -ssl2
         -ssl3 -tls1 -tls1.1 -tls1.2 -tls1.3 -validatecommand

@@ -39,6 +39,8 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-cipher",
     "-ciphersuites",
     "-command",
+    "-crlcheck",
+    "-crlfile",
     "-dhparams",
     "-groups",
     "-key",
@@ -132,6 +134,19 @@ pub struct TlsConfig {
     pub keylog: Option<String>,
     /// `-pin`: SPKI SHA-256 pins, one of which the verified chain must hold.
     pub pins: Vec<Pin>,
+    /// `-crlfile`: PEM certificate revocation lists.
+    pub crlfile: Option<String>,
+    /// `-crlcheck`: which certificates must not be revoked (`None`: the
+    /// leaf when there is a `-crlfile`).
+    pub crlcheck: Option<CrlCheck>,
+}
+
+/// `-crlcheck none|leaf|chain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CrlCheck {
+    None,
+    Leaf,
+    Chain,
 }
 
 /// One `-pin` element: `sha256/BASE64` (also curl's `sha256//BASE64`).
@@ -146,8 +161,16 @@ pub struct Pin {
 impl Pin {
     fn parse(text: &str) -> Result<Pin> {
         let bad = |why: &str| TlsError::new(ErrorKind::Value, "-pin", format!("bad pin \"{text}\" for -pin: {why}"));
-        let encoded = text.strip_prefix("sha256//").or_else(|| text.strip_prefix("sha256/")).ok_or_else(|| bad("must be sha256/BASE64"))?;
-        let digest = openssl::base64::decode_block(encoded).map_err(|_| bad("not base64"))?;
+        let encoded = text.strip_prefix("sha256/").ok_or_else(|| bad("must be sha256/BASE64"))?;
+        // Base64 may itself start with "/": curl's second slash is taken
+        // off only when the rest does not decode to a digest.
+        let decode = |b64: &str| openssl::base64::decode_block(b64).ok();
+        let digest = match (decode(encoded), encoded.strip_prefix('/').and_then(decode)) {
+            (Some(d), _) if d.len() == 32 => d,
+            (_, Some(d)) => d,
+            (Some(d), None) => d,
+            (None, None) => return Err(bad("not base64")),
+        };
         if digest.len() != 32 {
             return Err(bad(&format!("a SHA-256 digest is 32 bytes, not {}", digest.len())));
         }
@@ -239,6 +262,15 @@ impl TlsConfig {
             // Issue 17's options.
             "-groups" => self.groups = parse_list(&value.text),
             "-keylog" => self.keylog = non_empty_text(&value.text),
+            "-crlfile" => self.crlfile = non_empty_text(&value.text),
+            "-crlcheck" => {
+                self.crlcheck = Some(match value.text.as_str() {
+                    "none" => CrlCheck::None,
+                    "leaf" => CrlCheck::Leaf,
+                    "chain" => CrlCheck::Chain,
+                    other => return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{other}\" for -crlcheck: must be none, leaf, or chain"))),
+                })
+            }
             "-pin" => self.pins = parse_list(&value.text).iter().map(|p| Pin::parse(p)).collect::<Result<_>>()?,
             _ => return Err(bad_option(name)),
         }
@@ -269,8 +301,21 @@ impl TlsConfig {
 
     /// The files the configuration reads, by option (without `-castore`,
     /// a URI): their size and time stamp are part of the context cache key.
-    pub fn files(&self) -> [(&'static str, &Option<String>); 5] {
-        [("-certfile", &self.certfile), ("-keyfile", &self.keyfile), ("-cafile", &self.cafile), ("-cadir", &self.cadir), ("-dhparams", &self.dhparams)]
+    pub fn files(&self) -> [(&'static str, &Option<String>); 6] {
+        [
+            ("-certfile", &self.certfile),
+            ("-keyfile", &self.keyfile),
+            ("-cafile", &self.cafile),
+            ("-cadir", &self.cadir),
+            ("-dhparams", &self.dhparams),
+            // Issue 17's files.
+            ("-crlfile", &self.crlfile),
+        ]
+    }
+
+    /// What `-crlcheck` and `-crlfile` ask to check.
+    pub fn crl_check(&self) -> CrlCheck {
+        self.crlcheck.unwrap_or(if self.crlfile.is_some() { CrlCheck::Leaf } else { CrlCheck::None })
     }
 }
 
@@ -284,6 +329,7 @@ pub const FILE_OPTIONS: &[&str] = &[
     "-castore",
     // Issue 17's file options.
     "-keylog",
+    "-crlfile",
 ];
 
 /// Whether a certificate OpenSSL judged (`ok`) passes: without `-require`,
@@ -449,6 +495,12 @@ mod tests {
         assert_eq!(c.pins.len(), 2);
         assert_eq!(c.pins[0].digest, vec![7u8; 32]);
         assert_eq!(c.pins[1].text, format!("sha256//{digest}"));
+        // A digest whose base64 starts with "/", in both forms.
+        let slash = openssl::base64::encode_block(&[0xfc; 32]);
+        assert!(slash.starts_with('/'));
+        for form in [format!("sha256/{slash}"), format!("sha256//{slash}")] {
+            assert_eq!(parse(&[("-pin", &form)]).unwrap().pins[0].digest, vec![0xfc; 32], "{form}");
+        }
         // Pinning asks for the peer's certificate, a server's too.
         let server = parse(&[("-server", "1"), ("-pin", &format!("sha256/{digest}"))]).unwrap();
         assert!(server.request() && !server.require());
@@ -458,6 +510,17 @@ mod tests {
             assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-pin"]);
             assert!(err.message().contains(bad) && err.message().contains(why), "{}", err.message());
         }
+    }
+
+    #[test]
+    fn crl_options() {
+        assert_eq!(parse(&[]).unwrap().crl_check(), CrlCheck::None);
+        assert_eq!(parse(&[("-crlfile", "x.pem")]).unwrap().crl_check(), CrlCheck::Leaf);
+        assert_eq!(parse(&[("-crlfile", "x.pem"), ("-crlcheck", "chain")]).unwrap().crl_check(), CrlCheck::Chain);
+        assert_eq!(parse(&[("-crlcheck", "none"), ("-crlfile", "x.pem")]).unwrap().crl_check(), CrlCheck::None);
+        let err = parse(&[("-crlcheck", "all")]).unwrap_err();
+        assert_eq!(err.message(), "bad value \"all\" for -crlcheck: must be none, leaf, or chain");
+        assert!(parse(&[("-crlfile", "x.pem")]).unwrap().files().iter().any(|(o, p)| *o == "-crlfile" && p.is_some()));
     }
 
     #[test]

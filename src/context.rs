@@ -17,9 +17,10 @@ use std::net::IpAddr;
 
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode, SslVersion};
-use openssl::x509::X509;
+use openssl::x509::verify::X509VerifyFlags;
+use openssl::x509::{X509Crl, X509};
 
-use crate::config::{Protocols, TlsConfig};
+use crate::config::{CrlCheck, Protocols, TlsConfig};
 use crate::error::{ErrorKind, Result, TlsError};
 use crate::{callbacks, openssl_extra};
 
@@ -47,6 +48,7 @@ struct ContextKey {
     // Issue 17's settings.
     groups: Vec<String>,
     pins: Vec<crate::config::Pin>,
+    crl_check: CrlCheck,
 }
 
 impl ContextKey {
@@ -85,6 +87,7 @@ impl ContextKey {
             keylog: keylog_file(config),
             groups: config.groups.clone(),
             pins: config.pins.clone(),
+            crl_check: config.crl_check(),
         }
     }
 }
@@ -145,6 +148,7 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     set_groups(&mut builder, &config.groups)?;
     load_identity(&mut builder, config, password)?;
     load_trust(&mut builder, config)?;
+    load_crls(&mut builder, config)?;
     if let Some(path) = &config.dhparams {
         let pem = read_file("-dhparams", path)?;
         let dh = Dh::params_from_pem(&pem).map_err(|e| file_error("-dhparams", path, "not a DH parameters file", &e))?;
@@ -365,6 +369,49 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
     Ok(())
 }
 
+/// `-crlfile` and `-crlcheck`: the revocation lists join the trust
+/// store, and the store checks the leaf or every certificate against
+/// them (a certificate whose issuer has no list then fails with "unable
+/// to get certificate CRL").
+fn load_crls(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()> {
+    if let Some(path) = &config.crlfile {
+        let pem = read_file("-crlfile", path)?;
+        let blocks = pem_blocks(&pem, "X509 CRL");
+        if blocks.is_empty() {
+            return Err(TlsError::new(ErrorKind::File, path.as_str(), format!("-crlfile \"{path}\": no PEM CRL in file")));
+        }
+        for block in blocks {
+            let crl = X509Crl::from_pem(block).map_err(|e| file_error("-crlfile", path, "bad CRL", &e))?;
+            openssl_extra::add_crl(builder.cert_store_mut(), &crl).map_err(|e| file_error("-crlfile", path, "cannot use CRL", &e))?;
+        }
+    }
+    let flags = match config.crl_check() {
+        CrlCheck::None => return Ok(()),
+        CrlCheck::Leaf => X509VerifyFlags::CRL_CHECK,
+        CrlCheck::Chain => X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL,
+    };
+    builder.cert_store_mut().set_flags(flags).map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot enable CRL checking", &e))
+}
+
+/// The PEM blocks of one `label` in `pem`, each from BEGIN to END.
+fn pem_blocks<'a>(pem: &'a [u8], label: &str) -> Vec<&'a [u8]> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = find(rest, begin.as_bytes()) {
+        let Some(stop) = find(&rest[start..], end.as_bytes()) else { break };
+        let stop = start + stop + end.len();
+        blocks.push(&rest[start..stop]);
+        rest = &rest[stop..];
+    }
+    blocks
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 /// A connection for `config` on `context`, with SNI, host name checking
 /// and ALPN set; also the name the certificate must match.
 pub fn new_connection(context: &SslContext, config: &TlsConfig) -> Result<(Ssl, Option<String>)> {
@@ -448,4 +495,19 @@ fn file_error(option: &str, path: &str, what: &str, stack: &openssl::error::Erro
 fn bad_value(option: &str, value: &str, stack: &openssl::error::ErrorStack) -> TlsError {
     let reason = crate::error::describe_stack(stack);
     TlsError::new(ErrorKind::Value, option, format!("bad value \"{value}\" for {option}: {reason}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_blocks_are_split() {
+        let pem = b"junk\n-----BEGIN X509 CRL-----\nAAA\n-----END X509 CRL-----\n-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n-----BEGIN X509 CRL-----\nCCC\n-----END X509 CRL-----\n";
+        let blocks = pem_blocks(pem, "X509 CRL");
+        assert_eq!(blocks.len(), 2);
+        assert!(blocks[0].starts_with(b"-----BEGIN X509 CRL-----\nAAA"));
+        assert!(blocks[1].ends_with(b"CCC\n-----END X509 CRL-----"));
+        assert!(pem_blocks(b"-----BEGIN X509 CRL-----\nno end", "X509 CRL").is_empty());
+    }
 }

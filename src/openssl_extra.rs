@@ -541,3 +541,19 @@ pub fn negotiated_group(ssl: &SslRef) -> Option<String> {
     let name = unsafe { std::ffi::CStr::from_ptr(name) };
     Some(name.to_string_lossy().into_owned())
 }
+
+extern "C" {
+    fn X509_STORE_add_crl(store: *mut openssl_sys::X509_STORE, crl: *mut openssl_sys::X509_CRL) -> c_int;
+}
+
+/// `X509_STORE_add_crl`: a revocation list for the store's verifications
+/// (the store takes its own reference).
+pub fn add_crl(store: &mut openssl::x509::store::X509StoreBuilderRef, crl: &openssl::x509::X509CrlRef) -> Result<(), ErrorStack> {
+    // SAFETY: both are live; the store up-references the CRL.
+    let ok = unsafe { X509_STORE_add_crl(store.as_ptr(), crl.as_ptr()) };
+    if ok == 1 {
+        Ok(())
+    } else {
+        Err(ErrorStack::get())
+    }
+}
