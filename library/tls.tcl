@@ -34,6 +34,7 @@ namespace eval ::tls {
     variable importOptions {
         -alpn -cadir -cafile -castore -cert -certfile -cipher -ciphersuites
         -command -crlcheck -crlfile -dhparams -groups -key -keyfile -keylog -model -password -pin
+        -pkcs12
         -post_handshake
         -request -require -security_level -servername -session_id -ssl2
         -ssl3 -tls1 -tls1.1 -tls1.2 -tls1.3 -validatecommand

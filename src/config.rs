@@ -49,6 +49,7 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-model",
     "-password",
     "-pin",
+    "-pkcs12",
     "-post_handshake",
     "-request",
     "-require",
@@ -139,6 +140,8 @@ pub struct TlsConfig {
     /// `-crlcheck`: which certificates must not be revoked (`None`: the
     /// leaf when there is a `-crlfile`).
     pub crlcheck: Option<CrlCheck>,
+    /// `-pkcs12`: certificate, key and chain in one PKCS#12 file.
+    pub pkcs12: Option<String>,
 }
 
 /// `-crlcheck none|leaf|chain`.
@@ -263,6 +266,7 @@ impl TlsConfig {
             "-groups" => self.groups = parse_list(&value.text),
             "-keylog" => self.keylog = non_empty_text(&value.text),
             "-crlfile" => self.crlfile = non_empty_text(&value.text),
+            "-pkcs12" => self.pkcs12 = non_empty_text(&value.text),
             "-crlcheck" => {
                 self.crlcheck = Some(match value.text.as_str() {
                     "none" => CrlCheck::None,
@@ -301,7 +305,7 @@ impl TlsConfig {
 
     /// The files the configuration reads, by option (without `-castore`,
     /// a URI): their size and time stamp are part of the context cache key.
-    pub fn files(&self) -> [(&'static str, &Option<String>); 6] {
+    pub fn files(&self) -> [(&'static str, &Option<String>); 7] {
         [
             ("-certfile", &self.certfile),
             ("-keyfile", &self.keyfile),
@@ -310,6 +314,7 @@ impl TlsConfig {
             ("-dhparams", &self.dhparams),
             // Issue 17's files.
             ("-crlfile", &self.crlfile),
+            ("-pkcs12", &self.pkcs12),
         ]
     }
 
@@ -330,6 +335,7 @@ pub const FILE_OPTIONS: &[&str] = &[
     // Issue 17's file options.
     "-keylog",
     "-crlfile",
+    "-pkcs12",
 ];
 
 /// Whether a certificate OpenSSL judged (`ok`) passes: without `-require`,
@@ -521,6 +527,14 @@ mod tests {
         let err = parse(&[("-crlcheck", "all")]).unwrap_err();
         assert_eq!(err.message(), "bad value \"all\" for -crlcheck: must be none, leaf, or chain");
         assert!(parse(&[("-crlfile", "x.pem")]).unwrap().files().iter().any(|(o, p)| *o == "-crlfile" && p.is_some()));
+    }
+
+    #[test]
+    fn pkcs12_is_a_file_option() {
+        let c = parse(&[("-pkcs12", "id.p12")]).unwrap();
+        assert_eq!(c.pkcs12.as_deref(), Some("id.p12"));
+        assert!(c.files().iter().any(|(o, p)| *o == "-pkcs12" && p.is_some()));
+        assert!(FILE_OPTIONS.contains(&"-pkcs12"));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use openssl::dh::Dh;
 use std::net::IpAddr;
 
+use openssl::pkcs12::Pkcs12;
 use openssl::pkey::{PKey, Private};
 use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode, SslVersion};
 use openssl::x509::verify::X509VerifyFlags;
@@ -256,6 +257,12 @@ fn set_groups(builder: &mut SslContextBuilder, groups: &[String]) -> Result<()> 
 }
 
 fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: PasswordSource) -> Result<()> {
+    if let Some(path) = &config.pkcs12 {
+        if config.cert.is_some() || config.certfile.is_some() || config.key.is_some() || config.keyfile.is_some() {
+            return Err(TlsError::new(ErrorKind::Option, "-pkcs12", "-pkcs12 holds the certificate and key: give no -cert, -certfile, -key or -keyfile with it"));
+        }
+        return load_pkcs12(builder, path, password);
+    }
     let mut have_cert = false;
     if let Some(der) = &config.cert {
         let cert = X509::from_der(der).map_err(|e| TlsError::ssl(ErrorKind::Key, "bad value for -cert: not a DER certificate", &e))?;
@@ -298,6 +305,35 @@ fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: 
         (false, None) => {}
     }
     Ok(())
+}
+
+/// `-pkcs12`: the certificate, its key and the chain from one file
+/// (`PKCS12_parse`), decrypted with the `-password` script's answer.
+fn load_pkcs12(builder: &mut SslContextBuilder, path: &str, password: PasswordSource) -> Result<()> {
+    let der = read_file("-pkcs12", path)?;
+    let archive = Pkcs12::from_der(&der).map_err(|e| file_error("-pkcs12", path, "not a PKCS#12 file", &e))?;
+    let secret = password(false, 1024).unwrap_or_default();
+    if secret.contains('\0') {
+        return Err(TlsError::new(ErrorKind::Key, "PASSWORD", format!("cannot decrypt \"{path}\": the password holds a NUL character")));
+    }
+    let parsed = archive.parse2(&secret).map_err(|e| {
+        let reasons = crate::error::describe_stack(&e);
+        if reasons.contains("mac verify failure") || reasons.contains("decrypt") {
+            let why = if secret.is_empty() { "no password given" } else { "wrong password" };
+            TlsError::new(ErrorKind::Key, "PASSWORD", format!("cannot decrypt \"{path}\": {why} (use -password)"))
+        } else {
+            file_error("-pkcs12", path, "cannot read PKCS#12 file", &e)
+        }
+    })?;
+    let missing = |what: &str| TlsError::new(ErrorKind::Key, "MISSING", format!("-pkcs12 \"{path}\": no {what} in file"));
+    let cert = parsed.cert.ok_or_else(|| missing("certificate"))?;
+    let key = parsed.pkey.ok_or_else(|| missing("private key"))?;
+    builder.set_certificate(&cert).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -pkcs12 certificate", &e))?;
+    for extra in parsed.ca.into_iter().flatten() {
+        builder.add_extra_chain_cert(extra).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot add chain certificate", &e))?;
+    }
+    builder.set_private_key(&key).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -pkcs12 private key", &e))?;
+    builder.check_private_key().map_err(|_| TlsError::new(ErrorKind::Key, "MISMATCH", "private key does not match the certificate"))
 }
 
 fn key_from_der(der: &[u8]) -> Result<PKey<Private>> {
