@@ -33,11 +33,10 @@ namespace eval ::tls {
     # tls::socket takes for itself.
     variable importOptions {
         -alpn -cadir -cafile -castore -cert -certfile -cipher -ciphersuites
-        -command -crlcheck -crlfile -dhparams -groups -key -keyfile -keylog -model -password -pin
-        -pkcs12
-        -post_handshake
+        -command -dhparams -key -keyfile -model -password -post_handshake
         -request -require -security_level -servername -session_id -ssl2
         -ssl3 -tls1 -tls1.1 -tls1.2 -tls1.3 -validatecommand
+        -crlcheck -crlfile -groups -keylog -pin -pkcs12 -timeout
     }
     # The second spellings tls::import also accepts.
     variable importAliases {-ciphers -securitylevel -vcmd -validate_command -callback}

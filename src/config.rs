@@ -59,6 +59,7 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-session_id",
     "-ssl2",
     "-ssl3",
+    "-timeout",
     "-tls1",
     "-tls1.1",
     "-tls1.2",
@@ -142,6 +143,8 @@ pub struct TlsConfig {
     pub crlcheck: Option<CrlCheck>,
     /// `-pkcs12`: certificate, key and chain in one PKCS#12 file.
     pub pkcs12: Option<String>,
+    /// `-timeout`: milliseconds the handshake may take from the import.
+    pub timeout: Option<u64>,
 }
 
 /// `-crlcheck none|leaf|chain`.
@@ -267,6 +270,13 @@ impl TlsConfig {
             "-keylog" => self.keylog = non_empty_text(&value.text),
             "-crlfile" => self.crlfile = non_empty_text(&value.text),
             "-pkcs12" => self.pkcs12 = non_empty_text(&value.text),
+            "-timeout" => {
+                let ms = parse_int(option, &value.text)?;
+                if ms < 0 {
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{}\" for -timeout: must be a number of milliseconds, 0 for none", value.text)));
+                }
+                self.timeout = (ms > 0).then_some(ms as u64);
+            }
             "-crlcheck" => {
                 self.crlcheck = Some(match value.text.as_str() {
                     "none" => CrlCheck::None,
@@ -535,6 +545,16 @@ mod tests {
         assert_eq!(c.pkcs12.as_deref(), Some("id.p12"));
         assert!(c.files().iter().any(|(o, p)| *o == "-pkcs12" && p.is_some()));
         assert!(FILE_OPTIONS.contains(&"-pkcs12"));
+    }
+
+    #[test]
+    fn timeout_is_milliseconds() {
+        assert_eq!(parse(&[("-timeout", "2500")]).unwrap().timeout, Some(2500));
+        assert_eq!(parse(&[("-timeout", "0")]).unwrap().timeout, None);
+        assert_eq!(parse(&[]).unwrap().timeout, None);
+        let err = parse(&[("-timeout", "-1")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-timeout"]);
+        assert!(parse(&[("-timeout", "soon")]).unwrap_err().message().contains("expected integer value for -timeout"));
     }
 
     #[test]

@@ -490,28 +490,6 @@ pub fn trace_text(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int,
     out
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn free_buffers_only_where_openssl_checks_use() {
-        for (number, fixed) in [
-            (0x1010_1170, false), // 1.1.1w
-            (0x3000_00d0, false), // 3.0.13
-            (0x3000_00e0, true),  // 3.0.14
-            (0x3000_0130, true),  // 3.0.19
-            (0x3010_0050, false), // 3.1.5
-            (0x3010_0060, true),  // 3.1.6
-            (0x3020_0010, false), // 3.2.1
-            (0x3020_0020, true),  // 3.2.2
-            (0x3030_0000, false), // 3.3.0
-            (0x3030_0010, true),  // 3.3.1
-            (0x3040_0000, true),  // 3.4.0
-        ] {
-            assert_eq!(super::free_buffers_checks_use(number), fixed, "{number:#x}");
-        }
-    }
-}
-
 extern "C" {
     fn SSL_group_to_name(ssl: *mut openssl_sys::SSL, id: c_int) -> *const c_char;
 }
@@ -555,5 +533,27 @@ pub fn add_crl(store: &mut openssl::x509::store::X509StoreBuilderRef, crl: &open
         Ok(())
     } else {
         Err(ErrorStack::get())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn free_buffers_only_where_openssl_checks_use() {
+        for (number, fixed) in [
+            (0x1010_1170, false), // 1.1.1w
+            (0x3000_00d0, false), // 3.0.13
+            (0x3000_00e0, true),  // 3.0.14
+            (0x3000_0130, true),  // 3.0.19
+            (0x3010_0050, false), // 3.1.5
+            (0x3010_0060, true),  // 3.1.6
+            (0x3020_0010, false), // 3.2.1
+            (0x3020_0020, true),  // 3.2.2
+            (0x3030_0000, false), // 3.3.0
+            (0x3030_0010, true),  // 3.3.1
+            (0x3040_0000, true),  // 3.4.0
+        ] {
+            assert_eq!(super::free_buffers_checks_use(number), fixed, "{number:#x}");
+        }
     }
 }

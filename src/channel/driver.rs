@@ -31,6 +31,8 @@ pub struct Shell {
     /// Tcl closed or unstacked the layer during a running call.
     closed: Cell<bool>,
     timer: Cell<sys::Tcl_TimerToken>,
+    /// Fires at the handshake's `-timeout` deadline.
+    deadline_timer: Cell<sys::Tcl_TimerToken>,
     /// An interest mask Tcl set while a call was running, applied after it.
     pending_watch: Cell<Option<c_int>>,
     /// Events were refused during the running call: ask again after it.
@@ -172,10 +174,32 @@ impl Shell {
         } else {
             self.cancel_timer();
         }
+        // The handshake's deadline is kept whatever the script watches, so
+        // that a connection nobody reads still fails and tells -command.
+        match tls.handshake_deadline() {
+            Some(deadline) if self.deadline_timer.get().is_null() => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() + 1;
+                // SAFETY: as for the timer above: the close proc deletes it.
+                let token = unsafe { sys::Tcl_CreateTimerHandler(c_int::try_from(left).unwrap_or(c_int::MAX), deadline_proc, self as *const Shell as ClientData) };
+                self.deadline_timer.set(token);
+            }
+            Some(_) => {}
+            None => Self::cancel(&self.deadline_timer),
+        }
     }
 
     fn cancel_timer(&self) {
-        let token = self.timer.replace(std::ptr::null_mut());
+        Self::cancel(&self.timer);
+    }
+
+    /// Both timers: the channel is closing or leaving this thread.
+    fn cancel_timers(&self) {
+        Self::cancel(&self.timer);
+        Self::cancel(&self.deadline_timer);
+    }
+
+    fn cancel(timer: &Cell<sys::Tcl_TimerToken>) {
+        let token = timer.replace(std::ptr::null_mut());
         if !token.is_null() {
             // SAFETY: a token we created and that has not fired.
             unsafe { sys::Tcl_DeleteTimerHandler(token) };
@@ -236,7 +260,7 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
     boundary(libc::EINVAL, || {
         // SAFETY: Tcl passes our instance data.
         let shell = unsafe { shell(data) };
-        shell.cancel_timer();
+        shell.cancel_timers();
         if shell.busy.get() {
             // Closed from a callback inside one of our calls: that call
             // finds the lower channel gone and frees the shell.
@@ -410,7 +434,7 @@ unsafe extern "C" fn thread_action_proc(data: ClientData, action: c_int) {
         // SAFETY: our instance data.
         let shell_ref = unsafe { shell(data) };
         if action == sys::TCL_CHANNEL_THREAD_REMOVE {
-            shell_ref.cancel_timer();
+            shell_ref.cancel_timers();
             shell_ref.lower.watch(0);
             shell_ref.in_transit.set(true);
         } else {
@@ -434,6 +458,35 @@ unsafe extern "C" fn timer_proc(data: ClientData) {
         let mask = unsafe {
             Shell::enter(shell_ref, 0, |shell, tls| {
                 let mask = tls.on_timer();
+                shell.refresh_interest(tls);
+                if shell.alive() {
+                    mask
+                } else {
+                    0
+                }
+            })
+        };
+        if mask != 0 {
+            // SAFETY: the channel was alive when `enter` returned and nothing
+            // ran since; handlers may close it, so nothing follows this call.
+            unsafe { sys::Tcl_NotifyChannel(chan, mask) };
+        }
+    })
+}
+
+/// The handshake's `-timeout` deadline came: fail it if it is not over
+/// (a timer may fire a little early: then it is armed again).
+unsafe extern "C" fn deadline_proc(data: ClientData) {
+    boundary((), || {
+        // SAFETY: the close proc deletes a pending timer before the shell
+        // can be freed, so a firing timer always sees a live shell.
+        let shell_ref = unsafe { shell(data) };
+        shell_ref.deadline_timer.set(std::ptr::null_mut());
+        let chan = shell_ref.chan.get();
+        // SAFETY: our instance data.
+        let mask = unsafe {
+            Shell::enter(shell_ref, 0, |shell, tls| {
+                let mask = tls.on_deadline();
                 shell.refresh_interest(tls);
                 if shell.alive() {
                     mask
@@ -534,6 +587,7 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
         busy: Cell::new(false),
         closed: Cell::new(false),
         timer: Cell::new(std::ptr::null_mut()),
+        deadline_timer: Cell::new(std::ptr::null_mut()),
         pending_watch: Cell::new(None),
         refresh_after: Cell::new(false),
         in_transit: Cell::new(false),
