@@ -35,6 +35,8 @@ pub const COMMANDS: &[(&str, Command)] = &[
     ("::tls::version", version),
     // Issue 17's commands.
     ("::tls::exportkey", exportkey),
+    // The engine of tls::misc (library/tls.tcl).
+    ("::tls::MakeCertificate", make_certificate),
 ];
 
 /// The one trampoline for every command: catches panics, converts results.
@@ -325,4 +327,26 @@ fn exportkey(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     ssl.export_keying_material(&mut material, &label, context.as_deref())
         .map_err(|e| TlsError::ssl(ErrorKind::Ssl, &format!("cannot export keying material for label \"{label}\""), &e))?;
     Ok(Obj::bytes(&material))
+}
+
+/// `tls::MakeCertificate keysize days serial {field value ...}`: a new
+/// RSA key and a self-signed certificate as `{keyPem certPem}`, for
+/// `tls::misc req` and `strreq` in `tls.tcl`, which check the arguments
+/// as TclTLS does and write the files or variables.
+fn make_certificate(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
+    if objv.len() != 5 {
+        return Err(wrong_args("keysize days serial subject"));
+    }
+    let number = |i: usize, what: &str| -> Result<u32> {
+        let n = crate::config::parse_int(what, &objv[i].text())?;
+        u32::try_from(n).map_err(|_| TlsError::new(ErrorKind::Value, what, format!("bad {what} \"{n}\": must not be negative")))
+    };
+    let words = objv[4].elements().ok_or_else(|| TlsError::new(ErrorKind::Value, "subject", "the subject is not a list"))?;
+    if !words.len().is_multiple_of(2) {
+        return Err(TlsError::new(ErrorKind::Value, "subject", "Information list must have even number of arguments"));
+    }
+    let subject = words.chunks(2).map(|pair| (pair[0].text(), pair[1].text())).collect();
+    let request = crate::certgen::Request { key_bits: number(1, "keysize")?, days: number(2, "days")?, serial: number(3, "serial")?, subject };
+    let (key, cert) = crate::certgen::self_signed(&request)?;
+    Ok(Obj::list([Obj::string(&key), Obj::string(&cert)]))
 }
