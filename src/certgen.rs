@@ -42,8 +42,7 @@ pub fn self_signed(request: &Request) -> Result<(String, String)> {
     for (field, openssl_name) in SUBJECT_FIELDS {
         let value = request.subject.iter().rev().find(|(f, _)| f == field).map(|(_, v)| v.as_str()).unwrap_or("");
         if !value.is_empty() {
-            name.append_entry_by_text(openssl_name, value)
-                .map_err(|e| TlsError::ssl(ErrorKind::Value, &format!("bad value \"{value}\" for {field}"), &e))?;
+            name.append_entry_by_text(openssl_name, value).map_err(|e| TlsError::ssl(ErrorKind::Value, &format!("bad value \"{value}\" for {field}"), &e))?;
         }
     }
     let name = name.build();
@@ -73,12 +72,7 @@ mod tests {
 
     #[test]
     fn a_self_signed_certificate() {
-        let request = Request {
-            key_bits: 1024,
-            days: 30,
-            serial: 12,
-            subject: vec![("CN".into(), "example.test".into()), ("O".into(), "Tests".into()), ("OU".into(), "".into())],
-        };
+        let request = Request { key_bits: 1024, days: 30, serial: 12, subject: vec![("CN".into(), "example.test".into()), ("O".into(), "Tests".into()), ("OU".into(), "".into())] };
         let (key, cert) = self_signed(&request).unwrap();
         assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"));
         let cert = X509::from_pem(cert.as_bytes()).unwrap();
