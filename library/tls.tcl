@@ -38,7 +38,7 @@ namespace eval ::tls {
         -command -dhparams -key -keyfile -model -password -post_handshake
         -request -require -security_level -servername -session_id -ssl2
         -ssl3 -tls1 -tls1.1 -tls1.2 -tls1.3 -validatecommand
-        -crlcheck -crlfile -groups -keylog -pin -pkcs12 -timeout
+        -crlcheck -crlfile -groups -keylog -pin -pkcs12 -sni -timeout
     }
     # The second spellings tls::import also accepts.
     variable importAliases {-ciphers -securitylevel -vcmd -validate_command -callback}

@@ -9,7 +9,7 @@ use crate::callbacks::{self, Hooks};
 use crate::channel::driver::{self, Shell};
 use crate::channel::lower::LowerChannel;
 use crate::channel::{Stall, TlsChannel};
-use crate::config::{takes_bytes, RawValue, TlsConfig};
+use crate::config::{takes_bytes, takes_lists, RawValue, TlsConfig};
 use crate::context::{context_for, new_connection};
 use crate::engine::TlsEngine;
 use crate::error::{ErrorKind, Result, TlsError};
@@ -97,14 +97,21 @@ fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, RawValue)>> {
         let last = objv[objv.len() - 1].text();
         return Err(TlsError::new(ErrorKind::Option, last.as_str(), format!("value for \"{last}\" missing")));
     }
-    Ok(objv
-        .chunks(2)
+    objv.chunks(2)
         .map(|pair| {
             let name = pair[0].text();
             let bytes = takes_bytes(&name).then(|| pair[1].byte_vec());
-            (name, RawValue { text: pair[1].text(), bytes })
+            let lists = if takes_lists(&name) { Some(nested_list(&name, &pair[1])?) } else { None };
+            Ok((name, RawValue { text: pair[1].text(), bytes, lists }))
         })
-        .collect())
+        .collect()
+}
+
+/// A list of lists, split by Tcl.
+fn nested_list(option: &str, value: &Obj) -> Result<Vec<Vec<String>>> {
+    let not_list = || TlsError::new(ErrorKind::Value, option, format!("bad value for {option}: not a list"));
+    let outer = value.elements().ok_or_else(not_list)?;
+    outer.iter().map(|element| element.elements().map(|words| words.iter().map(Obj::text).collect()).ok_or_else(not_list)).collect()
 }
 
 fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
@@ -121,6 +128,11 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if interp.is_safe() {
         if let Some((option, _)) = pairs.iter().find(|(n, _)| crate::config::FILE_OPTIONS.contains(&n.as_str())) {
             return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter")));
+        }
+        // -sni entries name files too.
+        let inner = pairs.iter().filter_map(|(_, v)| v.lists.as_ref()).flatten().flatten();
+        if let Some(option) = inner.clone().find(|w| crate::config::FILE_OPTIONS.contains(&w.as_str())) {
+            return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter (in -sni)")));
         }
     }
     let mut config = TlsConfig::parse(&pairs)?;

@@ -19,12 +19,21 @@ pub struct RawValue {
     /// The byte-array form, filled in only for options that take binary
     /// strings (see [`takes_bytes`]).
     pub bytes: Option<Vec<u8>>,
+    /// The list form, filled in only for options that take nested lists
+    /// (see [`takes_lists`]): each element and the words of that element,
+    /// split by Tcl.
+    pub lists: Option<Vec<Vec<String>>>,
 }
 
 impl RawValue {
     pub fn text(text: &str) -> RawValue {
-        RawValue { text: text.to_string(), bytes: None }
+        RawValue { text: text.to_string(), bytes: None, lists: None }
     }
+}
+
+/// Options whose values are lists of lists, split by the command layer.
+pub fn takes_lists(name: &str) -> bool {
+    name == "-sni"
 }
 
 /// The options of `tls::import`, in the order of the error message. The
@@ -57,6 +66,7 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-server",
     "-servername",
     "-session_id",
+    "-sni",
     "-ssl2",
     "-ssl3",
     "-timeout",
@@ -145,6 +155,100 @@ pub struct TlsConfig {
     pub pkcs12: Option<String>,
     /// `-timeout`: milliseconds the handshake may take from the import.
     pub timeout: Option<u64>,
+    /// `-sni`: a server's certificate per server name, in order.
+    pub sni: Vec<SniEntry>,
+}
+
+/// One `-sni` entry: a glob pattern for the server name, and the
+/// identity options used for names it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SniEntry {
+    pub pattern: String,
+    pub options: Vec<(String, String)>,
+}
+
+/// The options an `-sni` entry may give.
+pub const SNI_OPTIONS: &[&str] = &["-cert", "-certfile", "-key", "-keyfile", "-pkcs12"];
+
+impl SniEntry {
+    /// Whether the server name `name` matches the pattern: a glob (`*` any
+    /// run of characters, `?` one), without regard to case.
+    pub fn matches(&self, name: &str) -> bool {
+        glob_match(&self.pattern.to_ascii_lowercase(), &name.to_ascii_lowercase())
+    }
+
+    /// `config` with this entry's identity instead of its own.
+    pub fn apply_to(&self, config: &TlsConfig) -> Result<TlsConfig> {
+        let mut sub = config.clone();
+        sub.sni.clear();
+        (sub.cert, sub.key, sub.certfile, sub.keyfile, sub.pkcs12) = (None, None, None, None, None);
+        let pairs: Vec<(String, RawValue)> = self
+            .options
+            .iter()
+            .map(|(name, value)| {
+                let mut raw = RawValue::text(value);
+                if takes_bytes(name) {
+                    raw.bytes = Some(value.chars().map(|c| c as u32 as u8).collect());
+                }
+                (name.clone(), raw)
+            })
+            .collect();
+        sub.apply(&pairs)?;
+        Ok(sub)
+    }
+}
+
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`.
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn parse_sni(value: &RawValue) -> Result<Vec<SniEntry>> {
+    let bad = |why: String| TlsError::new(ErrorKind::Value, "-sni", format!("bad value for -sni: {why}"));
+    let Some(elements) = &value.lists else {
+        return Ok(Vec::new());
+    };
+    if elements.len() % 2 != 0 {
+        return Err(bad("must be a list of name patterns and option lists".into()));
+    }
+    let mut entries = Vec::new();
+    for pair in elements.chunks(2) {
+        let pattern = pair[0].join(" ");
+        let words = &pair[1];
+        if words.len() % 2 != 0 {
+            return Err(bad(format!("the options for \"{pattern}\" must be option value pairs")));
+        }
+        let mut options = Vec::new();
+        for option in words.chunks(2) {
+            if !SNI_OPTIONS.contains(&option[0].as_str()) {
+                return Err(bad(format!("bad option \"{}\" for \"{pattern}\": must be {}", option[0], SNI_OPTIONS.join(", "))));
+            }
+            options.push((option[0].clone(), option[1].clone()));
+        }
+        if options.is_empty() {
+            return Err(bad(format!("no certificate for \"{pattern}\"")));
+        }
+        entries.push(SniEntry { pattern, options });
+    }
+    Ok(entries)
 }
 
 /// `-crlcheck none|leaf|chain`.
@@ -270,6 +374,7 @@ impl TlsConfig {
             "-keylog" => self.keylog = non_empty_text(&value.text),
             "-crlfile" => self.crlfile = non_empty_text(&value.text),
             "-pkcs12" => self.pkcs12 = non_empty_text(&value.text),
+            "-sni" => self.sni = parse_sni(value)?,
             "-timeout" => {
                 let ms = parse_int(option, &value.text)?;
                 if ms < 0 {
@@ -555,6 +660,40 @@ mod tests {
         let err = parse(&[("-timeout", "-1")]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-timeout"]);
         assert!(parse(&[("-timeout", "soon")]).unwrap_err().message().contains("expected integer value for -timeout"));
+    }
+
+    #[test]
+    fn sni_entries() {
+        let mut raw = RawValue::text("ignored");
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        raw.lists = Some(vec![words(&["*.example.org"]), words(&["-certfile", "a.pem", "-keyfile", "a.key"]), words(&["b.test"]), words(&["-pkcs12", "b.p12"])]);
+        let mut config = TlsConfig::default();
+        config.set("-sni", &raw).unwrap();
+        assert_eq!(config.sni.len(), 2);
+        assert!(config.sni[0].matches("WWW.Example.org") && !config.sni[0].matches("example.org"));
+        assert!(config.sni[1].matches("b.test") && !config.sni[1].matches("bb.test"));
+        let sub = config.sni[1].apply_to(&TlsConfig { certfile: Some("default.pem".into()), ..config.clone() }).unwrap();
+        assert_eq!((sub.certfile, sub.pkcs12.as_deref(), sub.sni.len()), (None, Some("b.p12"), 0));
+        raw.lists = Some(vec![words(&["x"]), words(&["-cafile", "ca.pem"])]);
+        assert!(config.set("-sni", &raw).unwrap_err().message().contains("bad option \"-cafile\" for \"x\""));
+        raw.lists = Some(vec![words(&["x"])]);
+        assert!(config.set("-sni", &raw).is_err());
+    }
+
+    #[test]
+    fn globs() {
+        for (p, t, m) in [
+            ("*", "", true),
+            ("a*c", "abbbc", true),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*.x", "a.b.x", true),
+            ("*.x", "x", false),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b", "ab c", false),
+        ] {
+            assert_eq!(glob_match(p, t), m, "{p} {t}");
+        }
     }
 
     #[test]

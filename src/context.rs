@@ -21,7 +21,7 @@ use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslM
 use openssl::x509::verify::X509VerifyFlags;
 use openssl::x509::{X509Crl, X509};
 
-use crate::config::{CrlCheck, Protocols, TlsConfig};
+use crate::config::{CrlCheck, Protocols, SniEntry, TlsConfig};
 use crate::error::{ErrorKind, Result, TlsError};
 use crate::{callbacks, openssl_extra};
 
@@ -50,6 +50,8 @@ struct ContextKey {
     groups: Vec<String>,
     pins: Vec<crate::config::Pin>,
     crl_check: CrlCheck,
+    /// Each `-sni` pattern with the key of the context it selects.
+    sni: Vec<(String, ContextKey)>,
 }
 
 impl ContextKey {
@@ -89,6 +91,7 @@ impl ContextKey {
             groups: config.groups.clone(),
             pins: config.pins.clone(),
             crl_check: config.crl_check(),
+            sni: config.sni.iter().filter_map(|entry| Some((entry.pattern.clone(), ContextKey::new(&entry.apply_to(config).ok()?)))).collect(),
         }
     }
 }
@@ -131,6 +134,9 @@ pub fn context_for(config: &TlsConfig, password: PasswordSource) -> Result<SslCo
 }
 
 fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
+    if !config.sni.is_empty() && !config.server {
+        return Err(TlsError::new(ErrorKind::Option, "-sni", "-sni is a server option: a client names its server with -servername"));
+    }
     let ssl_error = |what: &'static str| move |e| TlsError::ssl(ErrorKind::Ssl, what, &e);
     let method = if config.server { SslMethod::tls_server() } else { SslMethod::tls_client() };
     let mut builder = SslContext::builder(method).map_err(ssl_error("cannot create SSL context"))?;
@@ -174,9 +180,22 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
                 let hooks = callbacks::hooks(ssl);
                 callbacks::guarded(hooks.as_deref(), || Err(openssl::error::ErrorStack::get()), || callbacks::on_client_hello(ssl, alert))
             });
-            builder.set_servername_callback(|ssl, alert| {
+        }
+        let by_name = sni_contexts(config, password)?;
+        if config.validatecommand.is_some() || !by_name.is_empty() {
+            let validate = config.validatecommand.is_some();
+            builder.set_servername_callback(move |ssl, alert| {
                 let hooks = callbacks::hooks(ssl);
-                callbacks::guarded(hooks.as_deref(), || Err(SniError::ALERT_FATAL), || callbacks::on_servername(ssl, alert))
+                callbacks::guarded(
+                    hooks.as_deref(),
+                    || Err(SniError::ALERT_FATAL),
+                    || {
+                        if validate {
+                            callbacks::on_servername(ssl, alert)?;
+                        }
+                        select_by_name(ssl, &by_name)
+                    },
+                )
             });
         }
     } else {
@@ -203,6 +222,32 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
         openssl_extra::enable_post_handshake_auth(&mut builder);
     }
     Ok(builder.build())
+}
+
+/// `-sni`: the context of each entry (the configuration with the entry's
+/// identity), built and cached like any other.
+fn sni_contexts(config: &TlsConfig, password: PasswordSource) -> Result<Vec<(SniEntry, SslContext)>> {
+    config
+        .sni
+        .iter()
+        .map(|entry| {
+            let sub = entry.apply_to(config)?;
+            let context = context_for(&sub, &mut *password).map_err(|e| TlsError::new(e.kind, e.detail.clone(), format!("-sni \"{}\": {}", entry.pattern, e.message())))?;
+            Ok((entry.clone(), context))
+        })
+        .collect()
+}
+
+/// Serves the certificate of the first `-sni` pattern the client's server
+/// name matches (`SSL_set_SSL_CTX`); other names keep the default one.
+fn select_by_name(ssl: &mut openssl::ssl::SslRef, by_name: &[(SniEntry, SslContext)]) -> std::result::Result<(), SniError> {
+    let Some(name) = ssl.servername(openssl::ssl::NameType::HOST_NAME).map(str::to_string) else {
+        return Ok(());
+    };
+    if let Some((_, context)) = by_name.iter().find(|(entry, _)| entry.matches(&name)) {
+        ssl.set_ssl_context(context).map_err(|_| SniError::ALERT_FATAL)?;
+    }
+    Ok(())
 }
 
 fn set_protocols(builder: &mut SslContextBuilder, p: &Protocols) -> Result<()> {
