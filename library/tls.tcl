@@ -251,6 +251,34 @@ proc ::tls::xhandshake {chan} {
     return 1
 }
 
+# --- Files in Tcl's virtual filesystems ---
+
+# tls::IsVirtual path: whether path lies in a filesystem other than the
+# native one (zipfs, a tclvfs mount), which OpenSSL cannot open.
+proc ::tls::IsVirtual {path} {
+    if {[catch {file system $path} fs]} {
+        return 0
+    }
+    expr {[lindex $fs 0] ne "native"}
+}
+
+# tls::ReadVirtual path: {size mtime bytes} of a file in a virtual
+# filesystem, read through Tcl for tls::import; empty for a native path.
+proc ::tls::ReadVirtual {path} {
+    if {![IsVirtual $path]} {
+        return {}
+    }
+    if {![file isfile $path]} {
+        return -code error "no such file"
+    }
+    file stat $path stat
+    set f [open $path r]
+    fconfigure $f -translation binary
+    set data [read $f]
+    close $f
+    list $stat(size) $stat(mtime) $data
+}
+
 # --- TclTLS's other commands ---
 
 # tls::build-info ?option?: the Tcl 9 convention (tcl::build-info).

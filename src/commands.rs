@@ -148,6 +148,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
             model_context
         }
         None => {
+            read_virtual_files(interp, &mut config)?;
             let mut password = |rwflag: bool, size: usize| password_callback(interp, config.password.as_deref(), rwflag, size);
             context_for(&config.clone(), &mut password)?
         }
@@ -168,6 +169,40 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     // SAFETY: live interpreter and channel.
     unsafe { driver::stack(interp.0, chan, tls)? };
     Ok(Obj::string(&name))
+}
+
+/// Reads the files of `config` that live in a Tcl virtual filesystem
+/// (zipfs, tclvfs) through Tcl (`tls::ReadVirtual` in `tls.tcl`), since
+/// OpenSSL can open only native files; native paths are left to OpenSSL
+/// and `std::fs` as before. Without `tls.tcl` (a bare `load`), every
+/// path is native.
+fn read_virtual_files(interp: Interp, config: &mut TlsConfig) -> Result<()> {
+    let (code, found) = interp.eval_global(&Obj::string("info commands ::tls::ReadVirtual"));
+    if code != sys::TCL_OK || found.text().is_empty() {
+        return Ok(());
+    }
+    let call = |proc_: &str, path: &str| interp.eval_global(&Obj::list([Obj::string(proc_), Obj::string(path)]));
+    if let Some(dir) = config.cadir.clone() {
+        let (code, result) = call("::tls::IsVirtual", &dir);
+        if code == sys::TCL_OK && result.text() == "1" {
+            return Err(TlsError::new(ErrorKind::File, dir.as_str(), format!("-cadir \"{dir}\": OpenSSL cannot search a directory in a virtual filesystem (use -cafile)")));
+        }
+    }
+    for (option, path) in config.file_paths() {
+        if config.virtual_file(&path).is_some() {
+            continue;
+        }
+        let (code, result) = call("::tls::ReadVirtual", &path);
+        if code != sys::TCL_OK {
+            return Err(TlsError::new(ErrorKind::File, path.as_str(), format!("{option} \"{path}\": {}", result.text())));
+        }
+        let items = result.elements().unwrap_or_default();
+        if let [size, mtime, data] = items.as_slice() {
+            let number = |o: &Obj| o.text().parse::<i64>().unwrap_or(0);
+            config.virtual_files.push(crate::config::VirtualFile { path: path.clone(), data: data.byte_vec(), size: number(size).max(0) as u64, mtime: number(mtime) });
+        }
+    }
+    Ok(())
 }
 
 /// Runs the `-password` script (or `tls::password` if defined) with the

@@ -157,6 +157,41 @@ pub struct TlsConfig {
     pub timeout: Option<u64>,
     /// `-sni`: a server's certificate per server name, in order.
     pub sni: Vec<SniEntry>,
+    /// Files of the options above that live in a Tcl virtual filesystem
+    /// (zipfs, tclvfs), read through Tcl by the command layer.
+    pub virtual_files: Vec<VirtualFile>,
+}
+
+/// The contents of a file read through Tcl's filesystem, with the size
+/// and modification time that key the context cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VirtualFile {
+    pub path: String,
+    pub data: Vec<u8>,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+impl TlsConfig {
+    /// The virtual file at `path`, if the command layer read one.
+    pub fn virtual_file(&self, path: &str) -> Option<&VirtualFile> {
+        self.virtual_files.iter().find(|f| f.path == path)
+    }
+
+    /// Every file option of this configuration and of its `-sni` entries
+    /// (without `-cadir`, which OpenSSL reads itself), for the command
+    /// layer to read the ones in a virtual filesystem.
+    pub fn file_paths(&self) -> Vec<(&'static str, String)> {
+        let mut paths: Vec<(&'static str, String)> = self.files().into_iter().filter(|(o, _)| *o != "-cadir").filter_map(|(o, p)| Some((o, p.clone()?))).collect();
+        for entry in &self.sni {
+            for (option, value) in &entry.options {
+                if let Some(known) = FILE_OPTIONS.iter().find(|o| **o == option) {
+                    paths.push((known, value.clone()));
+                }
+            }
+        }
+        paths
+    }
 }
 
 /// One `-sni` entry: a glob pattern for the server name, and the
@@ -694,6 +729,17 @@ mod tests {
         ] {
             assert_eq!(glob_match(p, t), m, "{p} {t}");
         }
+    }
+
+    #[test]
+    fn file_paths_include_sni_entries_but_not_cadir() {
+        let mut config = parse(&[("-cafile", "ca.pem"), ("-cadir", "dir"), ("-crlfile", "c.pem")]).unwrap();
+        config.sni.push(SniEntry { pattern: "x".into(), options: vec![("-certfile".into(), "x.pem".into()), ("-cert".into(), "DER".into())] });
+        let paths: Vec<String> = config.file_paths().into_iter().map(|(o, p)| format!("{o}={p}")).collect();
+        assert_eq!(paths, vec!["-cafile=ca.pem", "-crlfile=c.pem", "-certfile=x.pem"]);
+        config.virtual_files.push(VirtualFile { path: "ca.pem".into(), data: b"pem".to_vec(), size: 3, mtime: 1 });
+        assert_eq!(config.virtual_file("ca.pem").map(|f| f.size), Some(3));
+        assert!(config.virtual_file("c.pem").is_none());
     }
 
     #[test]

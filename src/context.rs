@@ -58,7 +58,11 @@ impl ContextKey {
     fn new(config: &TlsConfig) -> ContextKey {
         let file = |tag: &str, path: &Option<String>| {
             path.as_ref().map(|p| {
-                let stamp = std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+                let stamp = match config.virtual_file(p) {
+                    // Tcl's size and time of a file in a virtual filesystem.
+                    Some(v) => Some((v.size, SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(v.mtime.max(0) as u64))),
+                    None => std::fs::metadata(p).ok().and_then(|m| Some((m.len(), m.modified().ok()?))),
+                };
                 (format!("{tag}={p}"), stamp)
             })
         };
@@ -157,7 +161,7 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     load_trust(&mut builder, config)?;
     load_crls(&mut builder, config)?;
     if let Some(path) = &config.dhparams {
-        let pem = read_file("-dhparams", path)?;
+        let pem = read_file(config, "-dhparams", path)?;
         let dh = Dh::params_from_pem(&pem).map_err(|e| file_error("-dhparams", path, "not a DH parameters file", &e))?;
         builder.set_tmp_dh(&dh).map_err(ssl_error("cannot use DH parameters"))?;
     }
@@ -306,7 +310,7 @@ fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: 
         if config.cert.is_some() || config.certfile.is_some() || config.key.is_some() || config.keyfile.is_some() {
             return Err(TlsError::new(ErrorKind::Option, "-pkcs12", "-pkcs12 holds the certificate and key: give no -cert, -certfile, -key or -keyfile with it"));
         }
-        return load_pkcs12(builder, path, password);
+        return load_pkcs12(builder, config, path, password);
     }
     let mut have_cert = false;
     if let Some(der) = &config.cert {
@@ -314,7 +318,7 @@ fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: 
         builder.set_certificate(&cert).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -cert", &e))?;
         have_cert = true;
     } else if let Some(path) = &config.certfile {
-        let pem = read_file("-certfile", path)?;
+        let pem = read_file(config, "-certfile", path)?;
         let mut chain = X509::stack_from_pem(&pem).map_err(|e| file_error("-certfile", path, "no certificate in file", &e))?.into_iter();
         let leaf = chain.next().ok_or_else(|| TlsError::new(ErrorKind::File, path.as_str(), format!("-certfile \"{path}\": no PEM certificate in file")))?;
         builder.set_certificate(&leaf).map_err(|e| TlsError::ssl(ErrorKind::Key, "cannot use -certfile", &e))?;
@@ -329,7 +333,7 @@ fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: 
         Some(key_from_der(der)?)
     } else if let Some(path) = config.keyfile.as_ref().or(if have_cert { config.certfile.as_ref() } else { None }) {
         let option = if config.keyfile.is_some() { "-keyfile" } else { "-certfile" };
-        Some(key_from_pem_file(option, path, password)?)
+        Some(key_from_pem_file(config, option, path, password)?)
     } else {
         None
     };
@@ -354,8 +358,8 @@ fn load_identity(builder: &mut SslContextBuilder, config: &TlsConfig, password: 
 
 /// `-pkcs12`: the certificate, its key and the chain from one file
 /// (`PKCS12_parse`), decrypted with the `-password` script's answer.
-fn load_pkcs12(builder: &mut SslContextBuilder, path: &str, password: PasswordSource) -> Result<()> {
-    let der = read_file("-pkcs12", path)?;
+fn load_pkcs12(builder: &mut SslContextBuilder, config: &TlsConfig, path: &str, password: PasswordSource) -> Result<()> {
+    let der = read_file(config, "-pkcs12", path)?;
     let archive = Pkcs12::from_der(&der).map_err(|e| file_error("-pkcs12", path, "not a PKCS#12 file", &e))?;
     let secret = password(false, 1024).unwrap_or_default();
     if secret.contains('\0') {
@@ -388,8 +392,8 @@ fn key_from_der(der: &[u8]) -> Result<PKey<Private>> {
         .map_err(|e| TlsError::ssl(ErrorKind::Key, "bad value for -key: not a DER private key", &e))
 }
 
-fn key_from_pem_file(option: &str, path: &str, password: PasswordSource) -> Result<PKey<Private>> {
-    let pem = read_file(option, path)?;
+fn key_from_pem_file(config: &TlsConfig, option: &str, path: &str, password: PasswordSource) -> Result<PKey<Private>> {
+    let pem = read_file(config, option, path)?;
     let encrypted = pem.windows(9).any(|w| w == b"ENCRYPTED");
     let mut asked = false;
     let mut supplied = false;
@@ -418,16 +422,32 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
     if !config.request() && config.cafile.is_none() && config.cadir.is_none() && config.castore.is_none() {
         return Ok(());
     }
+    let virtual_ca = config.cafile.as_deref().and_then(|p| config.virtual_file(p));
     if let Some(path) = &config.cafile {
-        read_file("-cafile", path)?;
+        read_file(config, "-cafile", path)?;
+    }
+    if let Some(file) = virtual_ca {
+        // OpenSSL cannot open it: the certificates go into the store here.
+        let path = file.path.as_str();
+        let certs = X509::stack_from_pem(&file.data).map_err(|e| file_error("-cafile", path, "no CA certificates loaded", &e))?;
+        if certs.is_empty() {
+            return Err(TlsError::new(ErrorKind::File, path, format!("-cafile \"{path}\": no CA certificates loaded")));
+        }
+        for cert in &certs {
+            builder.cert_store_mut().add_cert(cert.clone()).map_err(|e| file_error("-cafile", path, "cannot use CA certificate", &e))?;
+            if config.server {
+                builder.add_client_ca(cert).map_err(|e| file_error("-cafile", path, "cannot use CA certificate", &e))?;
+            }
+        }
     }
     if let Some(dir) = &config.cadir {
         if !std::path::Path::new(dir).is_dir() {
             return Err(TlsError::new(ErrorKind::File, dir.as_str(), format!("-cadir \"{dir}\": no such directory")));
         }
     }
-    if config.cafile.is_some() || config.cadir.is_some() {
-        builder.load_verify_locations(config.cafile.as_deref().map(std::path::Path::new), config.cadir.as_deref().map(std::path::Path::new)).map_err(|e| {
+    let native_cafile = config.cafile.as_deref().filter(|_| virtual_ca.is_none());
+    if native_cafile.is_some() || config.cadir.is_some() {
+        builder.load_verify_locations(native_cafile.map(std::path::Path::new), config.cadir.as_deref().map(std::path::Path::new)).map_err(|e| {
             let path = config.cafile.clone().or(config.cadir.clone()).unwrap_or_default();
             file_error("-cafile", &path, "no CA certificates loaded", &e)
         })?;
@@ -439,7 +459,7 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
         // The platform trust store; SSL_CERT_FILE and SSL_CERT_DIR apply.
         builder.set_default_verify_paths().map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot load the default CA store", &e))?;
     }
-    if config.server {
+    if config.server && virtual_ca.is_none() {
         // Tell clients which CAs we accept their certificates from.
         if let Some(path) = &config.cafile {
             if let Ok(names) = openssl::x509::X509Name::load_client_ca_file(path) {
@@ -456,7 +476,7 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
 /// to get certificate CRL").
 fn load_crls(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()> {
     if let Some(path) = &config.crlfile {
-        let pem = read_file("-crlfile", path)?;
+        let pem = read_file(config, "-crlfile", path)?;
         let blocks = pem_blocks(&pem, "X509 CRL");
         if blocks.is_empty() {
             return Err(TlsError::new(ErrorKind::File, path.as_str(), format!("-crlfile \"{path}\": no PEM CRL in file")));
@@ -555,7 +575,10 @@ pub fn alpn_wire(protocols: &[String]) -> Result<Vec<u8>> {
     Ok(wire)
 }
 
-fn read_file(option: &str, path: &str) -> Result<Vec<u8>> {
+fn read_file(config: &TlsConfig, option: &str, path: &str) -> Result<Vec<u8>> {
+    if let Some(file) = config.virtual_file(path) {
+        return Ok(file.data.clone());
+    }
     std::fs::read(path).map_err(|e| TlsError::new(ErrorKind::File, path, format!("{option} \"{path}\": {}", io_reason(&e))))
 }
 
