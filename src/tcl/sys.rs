@@ -40,6 +40,7 @@ pub type Tcl_TimerToken = *mut c_void;
 
 pub const TCL_OK: c_int = 0;
 pub const TCL_ERROR: c_int = 1;
+pub const TCL_RETURN: c_int = 2;
 pub const TCL_READABLE: c_int = 1 << 1;
 pub const TCL_WRITABLE: c_int = 1 << 2;
 pub const TCL_MODE_BLOCKING: c_int = 0;
