@@ -22,6 +22,8 @@ pub enum OptionValue {
     Bool(bool),
     Int(i64),
     List(Vec<String>),
+    /// A list of lists (`-sni`): each element split into its words.
+    Lists(Vec<Vec<String>>),
 }
 
 /// What an option's value is; the command layer converts to it.
@@ -32,6 +34,7 @@ pub enum ValueType {
     Bool,
     Int,
     List,
+    Lists,
 }
 
 impl ValueType {
@@ -42,7 +45,7 @@ impl ValueType {
             ValueType::Bytes => "binary",
             ValueType::Bool => "boolean",
             ValueType::Int => "integer",
-            ValueType::List => "list",
+            ValueType::List | ValueType::Lists => "list",
         }
     }
 }
@@ -53,8 +56,9 @@ pub fn value_type(name: &str) -> ValueType {
     match canonical(name) {
         Some("-cert" | "-key" | "-session_id") => ValueType::Bytes,
         Some("-post_handshake" | "-request" | "-require" | "-server" | "-ssl2" | "-ssl3" | "-tls1" | "-tls1.1" | "-tls1.2" | "-tls1.3") => ValueType::Bool,
-        Some("-security_level") => ValueType::Int,
-        Some("-alpn") => ValueType::List,
+        Some("-security_level" | "-timeout") => ValueType::Int,
+        Some("-alpn" | "-groups" | "-pin") => ValueType::List,
+        Some("-sni") => ValueType::Lists,
         _ => ValueType::Text,
     }
 }
@@ -73,6 +77,7 @@ impl OptionValue {
             OptionValue::Bool(flag) => (*flag as u8).to_string(),
             OptionValue::Int(number) => number.to_string(),
             OptionValue::List(words) => words.join(" "),
+            OptionValue::Lists(lists) => lists.iter().map(|words| words.join(" ")).collect::<Vec<_>>().join(" "),
         }
     }
 
@@ -103,6 +108,13 @@ impl OptionValue {
             other => vec![other.text()],
         }
     }
+
+    fn lists(&self, option: &str) -> Result<Vec<Vec<String>>> {
+        match self {
+            OptionValue::Lists(lists) => Ok(lists.clone()),
+            other => Err(wrong_type(option, ValueType::Lists, &other.text())),
+        }
+    }
 }
 
 /// The options of `tls::import`, in the order of the error message. The
@@ -117,11 +129,17 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-cipher",
     "-ciphersuites",
     "-command",
+    "-crlcheck",
+    "-crlfile",
     "-dhparams",
+    "-groups",
     "-key",
     "-keyfile",
+    "-keylog",
     "-model",
     "-password",
+    "-pin",
+    "-pkcs12",
     "-post_handshake",
     "-request",
     "-require",
@@ -129,8 +147,10 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-server",
     "-servername",
     "-session_id",
+    "-sni",
     "-ssl2",
     "-ssl3",
+    "-timeout",
     "-tls1",
     "-tls1.1",
     "-tls1.2",
@@ -273,6 +293,186 @@ pub struct TlsConfig {
     pub password: Option<String>,
     pub validatecommand: Option<String>,
     pub model: Option<String>,
+    // Issue 17's options.
+    /// `-groups`: key-exchange groups in order of preference (empty: OpenSSL's).
+    pub groups: Vec<String>,
+    /// `-keylog`: the NSS key log file (instead of `SSLKEYLOGFILE`).
+    pub keylog: Option<String>,
+    /// `-pin`: SPKI SHA-256 pins, one of which the verified chain must hold.
+    pub pins: Vec<Pin>,
+    /// `-crlfile`: PEM certificate revocation lists.
+    pub crlfile: Option<String>,
+    /// `-crlcheck`: which certificates must not be revoked (`None`: the
+    /// leaf when there is a `-crlfile`).
+    pub crlcheck: Option<CrlCheck>,
+    /// `-pkcs12`: certificate, key and chain in one PKCS#12 file.
+    pub pkcs12: Option<String>,
+    /// `-timeout`: milliseconds the handshake may take from the import.
+    pub timeout: Option<u64>,
+    /// `-sni`: a server's certificate per server name, in order.
+    pub sni: Vec<SniEntry>,
+    /// Files of the options above that live in a Tcl virtual filesystem
+    /// (zipfs, tclvfs), read through Tcl by the command layer.
+    pub virtual_files: Vec<VirtualFile>,
+}
+
+/// The contents of a file read through Tcl's filesystem, with the size
+/// and modification time that key the context cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VirtualFile {
+    pub path: String,
+    pub data: Vec<u8>,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+impl TlsConfig {
+    /// The virtual file at `path`, if the command layer read one.
+    pub fn virtual_file(&self, path: &str) -> Option<&VirtualFile> {
+        self.virtual_files.iter().find(|f| f.path == path)
+    }
+
+    /// Every file option of this configuration and of its `-sni` entries
+    /// (without `-cadir`, which OpenSSL reads itself), for the command
+    /// layer to read the ones in a virtual filesystem.
+    pub fn file_paths(&self) -> Vec<(&'static str, String)> {
+        let mut paths: Vec<(&'static str, String)> = self.files().into_iter().filter(|(o, _)| *o != "-cadir").filter_map(|(o, p)| Some((o, p.clone()?))).collect();
+        for entry in &self.sni {
+            for (option, value) in &entry.options {
+                if let Some(known) = FILE_OPTIONS.iter().find(|o| **o == option) {
+                    paths.push((known, value.clone()));
+                }
+            }
+        }
+        paths
+    }
+}
+
+/// One `-sni` entry: a glob pattern for the server name, and the
+/// identity options used for names it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SniEntry {
+    pub pattern: String,
+    pub options: Vec<(String, String)>,
+}
+
+/// The options an `-sni` entry may give.
+pub const SNI_OPTIONS: &[&str] = &["-cert", "-certfile", "-key", "-keyfile", "-pkcs12"];
+
+impl SniEntry {
+    /// Whether the server name `name` matches the pattern: a glob (`*` any
+    /// run of characters, `?` one), without regard to case.
+    pub fn matches(&self, name: &str) -> bool {
+        glob_match(&self.pattern.to_ascii_lowercase(), &name.to_ascii_lowercase())
+    }
+
+    /// `config` with this entry's identity instead of its own.
+    pub fn apply_to(&self, config: &TlsConfig) -> Result<TlsConfig> {
+        let mut sub = config.clone();
+        sub.sni.clear();
+        (sub.cert, sub.key, sub.certfile, sub.keyfile, sub.pkcs12) = (None, None, None, None, None);
+        // The entry's options are files and binary strings only.
+        let pairs: Vec<(String, OptionValue)> = self
+            .options
+            .iter()
+            .map(|(name, value)| {
+                let typed = match value_type(name) {
+                    ValueType::Bytes => OptionValue::Bytes(value.chars().map(|c| c as u32 as u8).collect()),
+                    _ => OptionValue::Text(value.clone()),
+                };
+                (name.clone(), typed)
+            })
+            .collect();
+        sub.apply(&pairs)?;
+        Ok(sub)
+    }
+}
+
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`.
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn parse_sni(elements: &[Vec<String>]) -> Result<Vec<SniEntry>> {
+    let bad = |why: String| TlsError::new(ErrorKind::Value, "-sni", format!("bad value for -sni: {why}"));
+    if !elements.len().is_multiple_of(2) {
+        return Err(bad("must be a list of name patterns and option lists".into()));
+    }
+    let mut entries = Vec::new();
+    for pair in elements.chunks(2) {
+        let pattern = pair[0].join(" ");
+        let words = &pair[1];
+        if words.len() % 2 != 0 {
+            return Err(bad(format!("the options for \"{pattern}\" must be option value pairs")));
+        }
+        let mut options = Vec::new();
+        for option in words.chunks(2) {
+            if !SNI_OPTIONS.contains(&option[0].as_str()) {
+                return Err(bad(format!("bad option \"{}\" for \"{pattern}\": must be {}", option[0], SNI_OPTIONS.join(", "))));
+            }
+            options.push((option[0].clone(), option[1].clone()));
+        }
+        if options.is_empty() {
+            return Err(bad(format!("no certificate for \"{pattern}\"")));
+        }
+        entries.push(SniEntry { pattern, options });
+    }
+    Ok(entries)
+}
+
+/// `-crlcheck none|leaf|chain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CrlCheck {
+    None,
+    Leaf,
+    Chain,
+}
+
+/// One `-pin` element: `sha256/BASE64` (also curl's `sha256//BASE64`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pin {
+    /// As the script wrote it, for messages.
+    pub text: String,
+    /// The SHA-256 digest of a DER SubjectPublicKeyInfo.
+    pub digest: Vec<u8>,
+}
+
+impl Pin {
+    fn parse(text: &str) -> Result<Pin> {
+        let bad = |why: &str| TlsError::new(ErrorKind::Value, "-pin", format!("bad pin \"{text}\" for -pin: {why}"));
+        let encoded = text.strip_prefix("sha256/").ok_or_else(|| bad("must be sha256/BASE64"))?;
+        // Base64 may itself start with "/": curl's second slash is taken
+        // off only when the rest does not decode to a digest.
+        let decode = |b64: &str| openssl::base64::decode_block(b64).ok();
+        let digest = match (decode(encoded), encoded.strip_prefix('/').and_then(decode)) {
+            (Some(d), _) if d.len() == 32 => d,
+            (_, Some(d)) => d,
+            (Some(d), None) => d,
+            (None, None) => return Err(bad("not base64")),
+        };
+        if digest.len() != 32 {
+            return Err(bad(&format!("a SHA-256 digest is 32 bytes, not {}", digest.len())));
+        }
+        Ok(Pin { text: text.to_string(), digest })
+    }
 }
 
 /// Configurations in use on this thread, for [`TlsConfig::share`].
@@ -356,6 +556,28 @@ impl TlsConfig {
             "-tls1.2" => self.protocols.tls1_2 = flag()?,
             "-tls1.3" => self.protocols.tls1_3 = flag()?,
             "-validatecommand" => self.validatecommand = non_empty_text(&value.text()),
+            // Issue 17's options.
+            "-groups" => self.groups = value.list(),
+            "-keylog" => self.keylog = non_empty_text(&value.text()),
+            "-crlfile" => self.crlfile = non_empty_text(&value.text()),
+            "-pkcs12" => self.pkcs12 = non_empty_text(&value.text()),
+            "-sni" => self.sni = parse_sni(&value.lists(option)?)?,
+            "-timeout" => {
+                let ms = value.int(option)?;
+                if ms < 0 {
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{ms}\" for -timeout: must be a number of milliseconds, 0 for none")));
+                }
+                self.timeout = (ms > 0).then_some(ms as u64);
+            }
+            "-crlcheck" => {
+                self.crlcheck = Some(match value.text().as_str() {
+                    "none" => CrlCheck::None,
+                    "leaf" => CrlCheck::Leaf,
+                    "chain" => CrlCheck::Chain,
+                    other => return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{other}\" for -crlcheck: must be none, leaf, or chain"))),
+                })
+            }
+            "-pin" => self.pins = value.list().iter().map(|p| Pin::parse(p)).collect::<Result<_>>()?,
             _ => return Err(bad_option(name)),
         }
         Ok(())
@@ -369,7 +591,7 @@ impl TlsConfig {
     /// Whether to ask the peer for a certificate. `-require 1` forces it,
     /// as the 2.0 manual says.
     pub fn request(&self) -> bool {
-        self.require() || self.request.unwrap_or(!self.server)
+        self.require() || !self.pins.is_empty() || self.request.unwrap_or(!self.server)
     }
 
     /// The OpenSSL verify mode of `-request`/`-require` (the one place it
@@ -377,20 +599,46 @@ impl TlsConfig {
     pub fn verify_mode(&self) -> SslVerifyMode {
         match (self.request(), self.require()) {
             (false, _) => SslVerifyMode::NONE,
-            (true, true) if self.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            // A pinning server needs the client's certificate to check it.
+            (true, require) if self.server && (require || !self.pins.is_empty()) => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
             (true, _) => SslVerifyMode::PEER,
         }
     }
 
     /// The files the configuration reads, by option (without `-castore`,
     /// a URI): their size and time stamp are part of the context cache key.
-    pub fn files(&self) -> [(&'static str, &Option<String>); 5] {
-        [("-certfile", &self.certfile), ("-keyfile", &self.keyfile), ("-cafile", &self.cafile), ("-cadir", &self.cadir), ("-dhparams", &self.dhparams)]
+    pub fn files(&self) -> [(&'static str, &Option<String>); 7] {
+        [
+            ("-certfile", &self.certfile),
+            ("-keyfile", &self.keyfile),
+            ("-cafile", &self.cafile),
+            ("-cadir", &self.cadir),
+            ("-dhparams", &self.dhparams),
+            // Issue 17's files.
+            ("-crlfile", &self.crlfile),
+            ("-pkcs12", &self.pkcs12),
+        ]
+    }
+
+    /// What `-crlcheck` and `-crlfile` ask to check.
+    pub fn crl_check(&self) -> CrlCheck {
+        self.crlcheck.unwrap_or(if self.crlfile.is_some() { CrlCheck::Leaf } else { CrlCheck::None })
     }
 }
 
 /// The options that read files or stores: refused in safe interpreters.
-pub const FILE_OPTIONS: &[&str] = &["-cafile", "-cadir", "-certfile", "-keyfile", "-dhparams", "-castore"];
+pub const FILE_OPTIONS: &[&str] = &[
+    "-cafile",
+    "-cadir",
+    "-certfile",
+    "-keyfile",
+    "-dhparams",
+    "-castore",
+    // Issue 17's file options.
+    "-keylog",
+    "-crlfile",
+    "-pkcs12",
+];
 
 /// Whether a certificate OpenSSL judged (`ok`) passes: without `-require`,
 /// a bad one is recorded (`verifyResult`) but does not end the handshake.
@@ -411,13 +659,32 @@ pub fn bad_option(name: &str) -> TlsError {
     TlsError::new(ErrorKind::Option, name, format!("bad option \"{name}\": must be {}, or {last}", rest.join(", ")))
 }
 
+/// Test input written as text: a typed value the way the command layer
+/// would hand it over for the simple values tests use (booleans 0/1,
+/// decimal integers, lists of single words); anything else stays text.
+#[cfg(test)]
+pub(crate) fn from_test_text(name: &str, text: &str) -> OptionValue {
+    match value_type(name) {
+        ValueType::Bool if text == "1" || text == "0" => OptionValue::Bool(text == "1"),
+        ValueType::Int => text.parse().map(OptionValue::Int).unwrap_or_else(|_| OptionValue::Text(text.to_string())),
+        ValueType::List => OptionValue::List(text.split_whitespace().map(str::to_string).collect()),
+        ValueType::Bytes => OptionValue::Bytes(text.as_bytes().to_vec()),
+        _ => OptionValue::Text(text.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use OptionValue::{Bool, Int, List, Text};
 
-    fn parse(pairs: &[(&str, OptionValue)]) -> Result<TlsConfig> {
+    fn parse_typed(pairs: &[(&str, OptionValue)]) -> Result<TlsConfig> {
         let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+        TlsConfig::parse(&pairs)
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<TlsConfig> {
+        let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), from_test_text(n, v))).collect();
         TlsConfig::parse(&pairs)
     }
 
@@ -427,13 +694,13 @@ mod tests {
         assert!(client.request() && client.require());
         assert!(!client.protocols.tls1 && !client.protocols.tls1_1);
         assert!(client.protocols.tls1_2 && client.protocols.tls1_3);
-        let server = parse(&[("-server", Bool(true))]).unwrap();
+        let server = parse_typed(&[("-server", Bool(true))]).unwrap();
         assert!(!server.request() && !server.require());
     }
 
     #[test]
     fn require_forces_request() {
-        let c = parse(&[("-server", Bool(true)), ("-request", Bool(false)), ("-require", Bool(true))]).unwrap();
+        let c = parse_typed(&[("-server", Bool(true)), ("-request", Bool(false)), ("-require", Bool(true))]).unwrap();
         assert!(c.request());
     }
 
@@ -450,14 +717,14 @@ mod tests {
 
     #[test]
     fn a_value_of_another_type_names_the_option() {
-        let err = parse(&[("-request", Text("maybe".into()))]).unwrap_err();
+        let err = parse_typed(&[("-request", Text("maybe".into()))]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-request"]);
         assert_eq!(err.message(), "expected boolean value for -request but got \"maybe\"");
     }
 
     #[test]
     fn unknown_option_lists_valid_ones() {
-        let err = parse(&[("-bogus", Text("1".into()))]).unwrap_err();
+        let err = parse_typed(&[("-bogus", Text("1".into()))]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Option);
         assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cadir"));
         assert!(err.message().ends_with("or -validatecommand"));
@@ -465,7 +732,7 @@ mod tests {
 
     #[test]
     fn aliases_are_accepted() {
-        let c = parse(&[("-ciphers", Text("HIGH".into())), ("-securitylevel", Int(2)), ("-vcmd", Text("cb".into()))]).unwrap();
+        let c = parse_typed(&[("-ciphers", Text("HIGH".into())), ("-securitylevel", Int(2)), ("-vcmd", Text("cb".into()))]).unwrap();
         assert_eq!(c.cipher.as_deref(), Some("HIGH"));
         assert_eq!(c.security_level, Some(2));
         assert_eq!(c.validatecommand.as_deref(), Some("cb"));
@@ -473,16 +740,16 @@ mod tests {
 
     #[test]
     fn security_level_is_checked() {
-        let err = parse(&[("-security_level", Int(6))]).unwrap_err();
+        let err = parse_typed(&[("-security_level", Int(6))]).unwrap_err();
         assert_eq!(err.message(), "bad value \"6\" for -security_level: must be an integer from 0 to 5");
-        assert!(parse(&[("-security_level", Int(-1))]).is_err());
-        assert!(parse(&[("-security_level", Int(i64::MAX))]).is_err());
+        assert!(parse_typed(&[("-security_level", Int(-1))]).is_err());
+        assert!(parse_typed(&[("-security_level", Int(i64::MAX))]).is_err());
     }
 
     fn range(flags: &[(&str, bool)]) -> Result<(Version, Version)> {
         let pairs: Vec<(&str, OptionValue)> = flags.iter().map(|&(name, on)| (name, Bool(on))).collect();
         // This OpenSSL: no SSL 2.0 or 3.0, as OpenSSL 3.
-        parse(&pairs).unwrap().protocols.range(|v| v >= Version::Tls1)
+        parse_typed(&pairs).unwrap().protocols.range(|v| v >= Version::Tls1)
     }
 
     #[test]
@@ -512,7 +779,7 @@ mod tests {
         assert_eq!(range(&[("-ssl2", false), ("-ssl3", true), ("-tls1", true)]).unwrap(), (Tls1, Tls1_3));
         assert_eq!(range(&[("-ssl2", true)]).unwrap(), (Tls1_2, Tls1_3));
         // With an OpenSSL that has SSL 3.0, it is the bottom of the range.
-        let p = parse(&[("-ssl3", Bool(true))]).unwrap().protocols;
+        let p = parse_typed(&[("-ssl3", Bool(true))]).unwrap().protocols;
         assert_eq!(p.range(|v| v != Ssl2).unwrap(), (Ssl3, Tls1_3));
     }
 
@@ -530,7 +797,120 @@ mod tests {
 
     #[test]
     fn alpn_is_a_list() {
-        let c = parse(&[("-alpn", List(vec!["h2".into(), "http/1.1".into()]))]).unwrap();
+        let c = parse_typed(&[("-alpn", List(vec!["h2".into(), "http/1.1".into()]))]).unwrap();
         assert_eq!(c.alpn, vec!["h2", "http/1.1"]);
+    }
+
+    // Issue 17's options.
+
+    #[test]
+    fn groups_are_a_list() {
+        let c = parse(&[("-groups", "X25519 P-256 ffdhe2048")]).unwrap();
+        assert_eq!(c.groups, vec!["X25519", "P-256", "ffdhe2048"]);
+        assert!(parse(&[]).unwrap().groups.is_empty());
+        assert!(parse(&[("-groups", "")]).unwrap().groups.is_empty());
+    }
+
+    #[test]
+    fn pins_are_checked() {
+        let digest = openssl::base64::encode_block(&[7u8; 32]);
+        let c = parse(&[("-pin", &format!("sha256/{digest} sha256//{digest}"))]).unwrap();
+        assert_eq!(c.pins.len(), 2);
+        assert_eq!(c.pins[0].digest, vec![7u8; 32]);
+        assert_eq!(c.pins[1].text, format!("sha256//{digest}"));
+        // A digest whose base64 starts with "/", in both forms.
+        let slash = openssl::base64::encode_block(&[0xfc; 32]);
+        assert!(slash.starts_with('/'));
+        for form in [format!("sha256/{slash}"), format!("sha256//{slash}")] {
+            assert_eq!(parse(&[("-pin", &form)]).unwrap().pins[0].digest, vec![0xfc; 32], "{form}");
+        }
+        // Pinning asks for the peer's certificate, a server's too.
+        let server = parse(&[("-server", "1"), ("-pin", &format!("sha256/{digest}"))]).unwrap();
+        assert!(server.request() && !server.require());
+        assert!(server.verify_mode().contains(SslVerifyMode::FAIL_IF_NO_PEER_CERT));
+        for (bad, why) in [("md5/AAAA", "must be sha256/BASE64"), ("sha256/!!!!", "not base64"), ("sha256/AAAA", "32 bytes, not 3")] {
+            let err = parse(&[("-pin", bad)]).unwrap_err();
+            assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-pin"]);
+            assert!(err.message().contains(bad) && err.message().contains(why), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn crl_options() {
+        assert_eq!(parse(&[]).unwrap().crl_check(), CrlCheck::None);
+        assert_eq!(parse(&[("-crlfile", "x.pem")]).unwrap().crl_check(), CrlCheck::Leaf);
+        assert_eq!(parse(&[("-crlfile", "x.pem"), ("-crlcheck", "chain")]).unwrap().crl_check(), CrlCheck::Chain);
+        assert_eq!(parse(&[("-crlcheck", "none"), ("-crlfile", "x.pem")]).unwrap().crl_check(), CrlCheck::None);
+        let err = parse(&[("-crlcheck", "all")]).unwrap_err();
+        assert_eq!(err.message(), "bad value \"all\" for -crlcheck: must be none, leaf, or chain");
+        assert!(parse(&[("-crlfile", "x.pem")]).unwrap().files().iter().any(|(o, p)| *o == "-crlfile" && p.is_some()));
+    }
+
+    #[test]
+    fn pkcs12_is_a_file_option() {
+        let c = parse(&[("-pkcs12", "id.p12")]).unwrap();
+        assert_eq!(c.pkcs12.as_deref(), Some("id.p12"));
+        assert!(c.files().iter().any(|(o, p)| *o == "-pkcs12" && p.is_some()));
+        assert!(FILE_OPTIONS.contains(&"-pkcs12"));
+    }
+
+    #[test]
+    fn timeout_is_milliseconds() {
+        assert_eq!(parse(&[("-timeout", "2500")]).unwrap().timeout, Some(2500));
+        assert_eq!(parse(&[("-timeout", "0")]).unwrap().timeout, None);
+        assert_eq!(parse(&[]).unwrap().timeout, None);
+        let err = parse(&[("-timeout", "-1")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-timeout"]);
+        assert!(parse(&[("-timeout", "soon")]).unwrap_err().message().contains("expected integer value for -timeout"));
+    }
+
+    #[test]
+    fn sni_entries() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let lists = |l: Vec<Vec<String>>| OptionValue::Lists(l);
+        let mut config = TlsConfig::default();
+        config.set("-sni", &lists(vec![words(&["*.example.org"]), words(&["-certfile", "a.pem", "-keyfile", "a.key"]), words(&["b.test"]), words(&["-pkcs12", "b.p12"])])).unwrap();
+        assert_eq!(config.sni.len(), 2);
+        assert!(config.sni[0].matches("WWW.Example.org") && !config.sni[0].matches("example.org"));
+        assert!(config.sni[1].matches("b.test") && !config.sni[1].matches("bb.test"));
+        let sub = config.sni[1].apply_to(&TlsConfig { certfile: Some("default.pem".into()), ..config.clone() }).unwrap();
+        assert_eq!((sub.certfile, sub.pkcs12.as_deref(), sub.sni.len()), (None, Some("b.p12"), 0));
+        let err = config.set("-sni", &lists(vec![words(&["x"]), words(&["-cafile", "ca.pem"])])).unwrap_err();
+        assert!(err.message().contains("bad option \"-cafile\" for \"x\""));
+        assert!(config.set("-sni", &lists(vec![words(&["x"])])).is_err());
+    }
+
+    #[test]
+    fn globs() {
+        for (p, t, m) in [
+            ("*", "", true),
+            ("a*c", "abbbc", true),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*.x", "a.b.x", true),
+            ("*.x", "x", false),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b", "ab c", false),
+        ] {
+            assert_eq!(glob_match(p, t), m, "{p} {t}");
+        }
+    }
+
+    #[test]
+    fn file_paths_include_sni_entries_but_not_cadir() {
+        let mut config = parse(&[("-cafile", "ca.pem"), ("-cadir", "dir"), ("-crlfile", "c.pem")]).unwrap();
+        config.sni.push(SniEntry { pattern: "x".into(), options: vec![("-certfile".into(), "x.pem".into()), ("-cert".into(), "DER".into())] });
+        let paths: Vec<String> = config.file_paths().into_iter().map(|(o, p)| format!("{o}={p}")).collect();
+        assert_eq!(paths, vec!["-cafile=ca.pem", "-crlfile=c.pem", "-certfile=x.pem"]);
+        config.virtual_files.push(VirtualFile { path: "ca.pem".into(), data: b"pem".to_vec(), size: 3, mtime: 1 });
+        assert_eq!(config.virtual_file("ca.pem").map(|f| f.size), Some(3));
+        assert!(config.virtual_file("c.pem").is_none());
+    }
+
+    #[test]
+    fn keylog_is_a_file_option() {
+        assert_eq!(parse(&[("-keylog", "/tmp/k")]).unwrap().keylog.as_deref(), Some("/tmp/k"));
+        assert_eq!(parse(&[("-keylog", "")]).unwrap().keylog, None);
+        assert!(FILE_OPTIONS.contains(&"-keylog"));
     }
 }

@@ -361,7 +361,8 @@ pub fn options(data: &[u8]) {
             }
             // A context from the options, when they read no files (the
             // cache is bounded, so this cannot grow without limit).
-            if config.files().iter().all(|(_, f)| f.is_none()) && config.castore.is_none() {
+            // (-keylog writes a file, and -sni entries name files.)
+            if config.files().iter().all(|(_, f)| f.is_none()) && config.castore.is_none() && config.keylog.is_none() && config.sni.is_empty() {
                 if let Ok(context) = context_for(&config, &mut |_, _| None) {
                     let _ = new_connection(&context, &config);
                 }
@@ -387,6 +388,8 @@ fn typed(name: &str, value: &[u8]) -> OptionValue {
             OptionValue::Int(i64::from_le_bytes(le))
         }
         ValueType::List => OptionValue::List(text().split(' ').map(str::to_string).collect()),
+        // Elements at newlines, words at spaces.
+        ValueType::Lists => OptionValue::Lists(text().split('\n').map(|element| element.split(' ').map(str::to_string).collect()).collect()),
     }
 }
 

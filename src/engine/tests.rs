@@ -12,7 +12,7 @@ use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
 use openssl::x509::{X509Name, X509};
 
 use super::*;
-use crate::config::{value_type, OptionValue, TlsConfig, ValueType};
+use crate::config::{from_test_text, OptionValue, TlsConfig};
 use crate::context::{context_for, new_connection};
 
 fn key() -> PKey<Private> {
@@ -80,18 +80,10 @@ impl Drop for Pki {
     }
 }
 
-/// A configuration from `-option value` pairs written as text; the tests
-/// write booleans as 0/1 and lists as single words (Tcl's own conversion
-/// is the command layer's, tested by the tcltest suites).
+/// A configuration from `-option value` pairs written as text (Tcl's own
+/// conversion is the command layer's, tested by the tcltest suites).
 pub(crate) fn config(pairs: &[(&str, &str)]) -> TlsConfig {
-    let typed = |name: &str, text: &str| match value_type(name) {
-        ValueType::Bool => OptionValue::Bool(text != "0"),
-        ValueType::Int => OptionValue::Int(text.parse().expect("a test's integer")),
-        ValueType::List => OptionValue::List(text.split(' ').map(str::to_string).collect()),
-        ValueType::Bytes => OptionValue::Bytes(text.as_bytes().to_vec()),
-        ValueType::Text => OptionValue::Text(text.to_string()),
-    };
-    let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), typed(n, v))).collect();
+    let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), from_test_text(n, v))).collect();
     TlsConfig::parse(&pairs).unwrap()
 }
 
