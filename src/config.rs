@@ -31,6 +31,7 @@ impl RawValue {
 /// second spellings that the manual also uses are accepted as aliases.
 pub const IMPORT_OPTIONS: &[&str] = &[
     "-alpn",
+    "-cachesize",
     "-cadir",
     "-cafile",
     "-castore",
@@ -118,11 +119,19 @@ pub struct TlsConfig {
     pub security_level: Option<i32>,
     pub post_handshake: bool,
     pub session_id: Option<Vec<u8>>,
+    /// Sessions kept for resumption at most (`-cachesize`); `None` is
+    /// [`DEFAULT_CACHE_SIZE`], 0 keeps none.
+    pub cache_size: Option<u32>,
     pub command: Option<String>,
     pub password: Option<String>,
     pub validatecommand: Option<String>,
     pub model: Option<String>,
 }
+
+/// Sessions a context keeps for resumption without `-cachesize`: a
+/// server's session cache (TLS 1.2 clients that resume by session id),
+/// a client's store of sessions and tickets from its servers.
+pub const DEFAULT_CACHE_SIZE: u32 = 1000;
 
 /// Configurations in use on this thread, for [`TlsConfig::share`].
 const SHARED_LIMIT: usize = 16;
@@ -172,6 +181,13 @@ impl TlsConfig {
         let flag = || parse_bool(option, &value.text);
         match option {
             "-alpn" => self.alpn = parse_list(&value.text),
+            "-cachesize" => {
+                let size = parse_int(option, &value.text)?;
+                if size < 0 {
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{}\" for -cachesize: must be a non-negative integer", value.text)));
+                }
+                self.cache_size = Some(size as u32);
+            }
             "-cadir" => self.cadir = text(),
             "-cafile" => self.cafile = text(),
             "-castore" => self.castore = text(),
@@ -208,6 +224,11 @@ impl TlsConfig {
             _ => return Err(bad_option(name)),
         }
         Ok(())
+    }
+
+    /// Sessions kept for resumption at most (0: none).
+    pub fn cache_size(&self) -> usize {
+        self.cache_size.unwrap_or(DEFAULT_CACHE_SIZE) as usize
     }
 
     /// Whether the peer's certificate must be valid (2.0: clients yes).
@@ -352,7 +373,7 @@ mod tests {
     fn unknown_option_lists_valid_ones() {
         let err = parse(&[("-bogus", "1")]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Option);
-        assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cadir"));
+        assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cachesize, -cadir"));
         assert!(err.message().ends_with("or -validatecommand"));
     }
 
@@ -379,6 +400,15 @@ mod tests {
         assert!(parse(&[("-security_level", "6")]).is_err());
         let err = parse(&[("-security_level", "high")]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-security_level"]);
+    }
+
+    #[test]
+    fn cache_size_defaults_and_is_checked() {
+        assert_eq!(parse(&[]).unwrap().cache_size(), DEFAULT_CACHE_SIZE as usize);
+        assert_eq!(parse(&[("-cachesize", "0")]).unwrap().cache_size(), 0);
+        assert_eq!(parse(&[("-cachesize", "0x10")]).unwrap().cache_size(), 16);
+        let err = parse(&[("-cachesize", "-1")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-cachesize"]);
     }
 
     #[test]

@@ -320,4 +320,3 @@ fn a_ticket_storm_then_a_line_is_read_however_it_arrives() {
         assert_eq!(storm_then_line(&pki, piece), b"the line\n", "pieces of {piece} bytes");
     }
 }
-
