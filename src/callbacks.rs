@@ -545,6 +545,14 @@ pub fn remember(context: &openssl::ssl::SslContextRef, key: &str, session: SslSe
     }
 }
 
+/// How many sessions a client context keeps, in all and for `key`.
+#[cfg(test)]
+pub(crate) fn stored_sessions(context: &openssl::ssl::SslContextRef, key: &str) -> (usize, usize) {
+    let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return (0, 0) };
+    let store = store.lock().unwrap();
+    (store.count, store.servers.get(key).map_or(0, VecDeque::len))
+}
+
 /// Offers a remembered session to a new client connection: the one with
 /// `session_id` if given, else the last one for `key` (same server).
 pub fn resume(ssl: &mut SslRef, context: &SslContext, key: &str, session_id: Option<&[u8]>) {

@@ -320,3 +320,43 @@ fn a_ticket_storm_then_a_line_is_read_however_it_arrives() {
         assert_eq!(storm_then_line(&pki, piece), b"the line\n", "pieces of {piece} bytes");
     }
 }
+
+/// A client context keeps the latest 4 sessions of a server, at most
+/// `-cachesize` in all: a server that sends thousands of tickets replaces
+/// its own (issue 19: OpenSSL's internal cache kept them all as well).
+#[test]
+fn the_client_session_store_is_bounded() {
+    use crate::callbacks::{remember, resume, stored_sessions};
+    let pki = Pki::new("store");
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    read_all(&mut client);
+    let session = client.ssl().session().unwrap().to_owned();
+    let bounded = config(&[("-cafile", &pki.path("ca.pem")), ("-cachesize", "10")]);
+    let context = context_for(&bounded, &mut |_, _| None).unwrap();
+    for _ in 0..1000 {
+        remember(&context, "storm", session.clone());
+    }
+    assert_eq!(stored_sessions(&context, "storm"), (4, 4));
+    remember(&context, "other", session.clone());
+    assert_eq!(stored_sessions(&context, "storm"), (5, 4), "the storm evicted no other server");
+    for n in 0..2 {
+        remember(&context, &format!("server{n}"), session.clone());
+    }
+    assert_eq!(stored_sessions(&context, "other"), (7, 1));
+    // Past the bound with as many servers as it allows: afresh.
+    for n in 2..5 {
+        remember(&context, &format!("server{n}"), session.clone());
+    }
+    assert_eq!(stored_sessions(&context, "server4").0, 10, "four more servers fit in 10");
+    remember(&context, "server5", session.clone());
+    assert_eq!(stored_sessions(&context, "server5"), (1, 1));
+    let mut ssl = Ssl::new(&context).unwrap();
+    resume(&mut ssl, &context, "server5", None);
+    assert_eq!(ssl.session().map(|s| s.id().to_vec()), Some(session.id().to_vec()));
+
+    let none = config(&[("-cafile", &pki.path("ca.pem")), ("-cachesize", "0")]);
+    let context = context_for(&none, &mut |_, _| None).unwrap();
+    remember(&context, "storm", session.clone());
+    assert_eq!(stored_sessions(&context, "storm"), (0, 0));
+}
