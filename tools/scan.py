@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -370,6 +371,8 @@ def main():
     parser.add_argument("--timeout", type=float, help="seconds per tool (default 120 quick, 600 full)")
     args = parser.parse_args()
     timeout = args.timeout or (120 if args.quick else 600)
+    # A TERM (timeout, CI) unwinds through the `finally` that stops the servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("scan: terminated"))
 
     for tool in ("openssl", "testssl", args.tclsh):
         if shutil.which(tool) is None:
