@@ -109,11 +109,26 @@ pub struct TlsChannel<L: Lower = LowerChannel> {
     pub started: bool,
     /// Set by `tls::unimport` so that the close proc only frees state.
     pub unstacking: bool,
+    /// Set once `close` has waited for the server's session tickets.
+    tickets_awaited: bool,
 }
 
 impl<L: Lower> TlsChannel<L> {
     pub fn new(engine: TlsEngine, lower: L, config: Arc<TlsConfig>, context: SslContext) -> TlsChannel<L> {
-        TlsChannel { engine, lower, config, context, blocking: true, watch_mask: 0, fatal: None, peer_end: PeerEnd::Open, lower_eof: false, started: false, unstacking: false }
+        TlsChannel {
+            engine,
+            lower,
+            config,
+            context,
+            blocking: true,
+            watch_mask: 0,
+            fatal: None,
+            peer_end: PeerEnd::Open,
+            lower_eof: false,
+            started: false,
+            unstacking: false,
+            tickets_awaited: false,
+        }
     }
 
     /// Records a fatal error (once), naming the callback that caused it if
@@ -527,6 +542,7 @@ impl<L: Lower> TlsChannel<L> {
     pub fn awaits_tickets(&self) -> bool {
         let ssl = self.engine.ssl();
         self.blocking
+            && !self.tickets_awaited
             && !self.config.server
             && self.engine.handshake_done()
             && ssl.version2() == Some(openssl::ssl::SslVersion::TLS1_3)
@@ -552,9 +568,11 @@ impl<L: Lower> TlsChannel<L> {
             }
             let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i32;
             if left <= 0 || !self.lower.wait_readable(left) || self.fill().is_err() {
-                return;
+                break;
             }
         }
+        // Waited once: the linger need not wait again.
+        self.tickets_awaited = true;
     }
 
     /// For `close`: queues close_notify and sends what goes. A blocking
