@@ -5,7 +5,8 @@ Runs testssl.sh (Debian's `testssl`, JSON output) and a selection of
 tlsfuzzer scripts (the snapshot in ../shared/tlsfuzzer, run from a virtual
 environment this script makes under .scan/) against a `tls::socket -server`
 of this package (tools/scan_server.tcl) and against `openssl s_server -www`
-with the same RSA certificate and key, the reference. For each tool it
+with the same RSA certificate and key and our default protocol range
+(TLS 1.2 and 1.3), the reference. For each tool it
 prints both verdicts, our server's descriptors and RSS before and after,
 and whether it still serves a normal client afterwards.
 
@@ -395,8 +396,11 @@ def main():
     version = subprocess.run([args.tclsh], input=b"puts [info patchlevel]", capture_output=True).stdout.decode().strip()
     ours = Server("ours", [args.tclsh, os.path.join(REPO, "tools", "scan_server.tcl"), cert, key], env=env, logdir=logdir)
     ref_port = free_port()
-    ref = Server("s_server", ["openssl", "s_server", "-www", "-accept", f"127.0.0.1:{ref_port}", "-cert", cert,
-                              "-key", key], port=ref_port, logdir=logdir)
+    # The reference with our defaults' protocol range (TclTLS 2.0: TLS 1.2
+    # and 1.3): s_server alone also takes TLS 1.0 and 1.1 hellos, which
+    # would make every "protocol_version" alert of ours a difference.
+    ref = Server("s_server", ["openssl", "s_server", "-www", "-no_tls1", "-no_tls1_1", "-accept", f"127.0.0.1:{ref_port}",
+                              "-cert", cert, "-key", key], port=ref_port, logdir=logdir)
     log(f"scan: our server (Tcl {version}) on port {ours.port}, openssl s_server on {ref.port}; logs in .scan/logs")
     failures = []
     rows = []
