@@ -457,7 +457,7 @@ def main():
         ours.stop()
         ref.stop()
         shutil.rmtree(scratch, ignore_errors=True)
-    with open(os.path.join(WORK, "results.json"), "w") as f:
+    with open(os.path.join(WORK, f"results-{version}{'-quick' if args.quick else ''}.json"), "w") as f:
         json.dump({"tcl": version, "quick": args.quick, "rows": rows, "failures": failures}, f, indent=1)
     log(f"scan: {len(rows)} tools in {time.time() - started:.0f} s under Tcl {version}; "
         f"{len(failures)} problem(s)")
