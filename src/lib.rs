@@ -22,6 +22,7 @@
 
 pub mod buffer;
 pub mod callbacks;
+pub mod certgen;
 pub mod channel;
 pub mod commands;
 pub mod config;
