@@ -10,7 +10,7 @@
 //! safe for those scripts to close or unimport the channel or to enter the
 //! event loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -514,43 +514,81 @@ pub fn alpn_entries(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 // --- Client sessions, kept per context for resumption ---
 
-type SessionStore = Mutex<HashMap<String, SslSession>>;
-
-fn store_index() -> Option<Index<SslContext, SessionStore>> {
-    static INDEX: OnceLock<Option<Index<SslContext, SessionStore>>> = OnceLock::new();
-    *INDEX.get_or_init(|| SslContext::new_ex_index().ok())
+/// A client context's sessions (OpenSSL's own client cache is off:
+/// `SSL_SESS_CACHE_NO_INTERNAL_STORE`, see context.rs): the latest few per
+/// server (name and address), at most `limit` in all.
+struct SessionStore {
+    limit: usize,
+    servers: HashMap<String, VecDeque<SslSession>>,
+    count: usize,
 }
 
-/// Gives a client context its session store.
-pub fn add_session_store(builder: &mut openssl::ssl::SslContextBuilder) {
-    if let Some(index) = store_index() {
-        builder.set_ex_data(index, Mutex::new(HashMap::new()));
+/// Sessions kept per server at most: a server that sends thousands of
+/// tickets on one connection replaces its own, and evicts no other's.
+const PER_SERVER: usize = 4;
+
+impl SessionStore {
+    fn insert(&mut self, key: &str, session: SslSession) {
+        let per_server = PER_SERVER.min(self.limit);
+        if per_server == 0 {
+            return;
+        }
+        if !self.servers.contains_key(key) && self.count >= self.limit {
+            // Past the bound with as many servers as it allows: start afresh.
+            self.servers.clear();
+            self.count = 0;
+        }
+        let sessions = self.servers.entry(key.to_string()).or_default();
+        if sessions.len() >= per_server {
+            sessions.pop_front();
+            self.count -= 1;
+        }
+        sessions.push_back(session);
+        self.count += 1;
+    }
+
+    /// The latest session for `key`, or the one with `id` from any server.
+    fn find(&self, key: &str, id: Option<&[u8]>) -> Option<SslSession> {
+        match id {
+            None => self.servers.get(key).and_then(|s| s.back().cloned()),
+            Some(id) => self.servers.values().flatten().find(|s| s.id() == id).cloned(),
+        }
     }
 }
 
-/// Sessions kept per context at most; past this the store starts afresh.
-const STORE_LIMIT: usize = 1000;
+fn store_index() -> Option<Index<SslContext, Mutex<SessionStore>>> {
+    static INDEX: OnceLock<Option<Index<SslContext, Mutex<SessionStore>>>> = OnceLock::new();
+    *INDEX.get_or_init(|| SslContext::new_ex_index().ok())
+}
+
+/// Gives a client context its session store, keeping `limit` sessions at
+/// most (`-cachesize`).
+pub fn add_session_store(builder: &mut openssl::ssl::SslContextBuilder, limit: usize) {
+    if let Some(index) = store_index() {
+        builder.set_ex_data(index, Mutex::new(SessionStore { limit, servers: HashMap::new(), count: 0 }));
+    }
+}
 
 pub fn remember(context: &openssl::ssl::SslContextRef, key: &str, session: SslSession) {
     let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return };
     if let Ok(mut store) = store.lock() {
-        if store.len() >= STORE_LIMIT {
-            store.clear();
-        }
-        store.insert(format!("id:{}", status::hex_upper(session.id())), session.clone());
-        store.insert(key.to_string(), session);
+        store.insert(key, session);
     }
+}
+
+/// How many sessions a client context keeps, in all and for `key`.
+#[cfg(test)]
+pub(crate) fn stored_sessions(context: &openssl::ssl::SslContextRef, key: &str) -> (usize, usize) {
+    let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return (0, 0) };
+    let store = store.lock().unwrap();
+    (store.count, store.servers.get(key).map_or(0, VecDeque::len))
 }
 
 /// Offers a remembered session to a new client connection: the one with
 /// `session_id` if given, else the last one for `key` (same server).
 pub fn resume(ssl: &mut SslRef, context: &SslContext, key: &str, session_id: Option<&[u8]>) {
     let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return };
-    let wanted = match session_id {
-        Some(id) => format!("id:{}", status::hex_upper(id)),
-        None => key.to_string(),
-    };
-    let session = store.lock().ok().and_then(|s| s.get(&wanted).cloned());
+    let session = store.lock().ok().and_then(|s| s.find(key, session_id));
     if let Some(session) = session {
         // SAFETY: the session comes from this context's own store, so it
         // was made by a connection of the same context.

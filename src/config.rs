@@ -56,7 +56,7 @@ pub fn value_type(name: &str) -> ValueType {
     match canonical(name) {
         Some("-cert" | "-key" | "-session_id") => ValueType::Bytes,
         Some("-post_handshake" | "-request" | "-require" | "-server" | "-ssl2" | "-ssl3" | "-tls1" | "-tls1.1" | "-tls1.2" | "-tls1.3") => ValueType::Bool,
-        Some("-security_level" | "-timeout") => ValueType::Int,
+        Some("-security_level" | "-timeout" | "-cachesize") => ValueType::Int,
         Some("-alpn" | "-groups" | "-pin") => ValueType::List,
         Some("-sni") => ValueType::Lists,
         _ => ValueType::Text,
@@ -121,6 +121,7 @@ impl OptionValue {
 /// second spellings that the manual also uses are accepted as aliases.
 pub const IMPORT_OPTIONS: &[&str] = &[
     "-alpn",
+    "-cachesize",
     "-cadir",
     "-cafile",
     "-castore",
@@ -289,6 +290,9 @@ pub struct TlsConfig {
     pub security_level: Option<i32>,
     pub post_handshake: bool,
     pub session_id: Option<Vec<u8>>,
+    /// Sessions kept for resumption at most (`-cachesize`); `None` is
+    /// [`DEFAULT_CACHE_SIZE`], 0 keeps none.
+    pub cache_size: Option<u32>,
     pub command: Option<String>,
     pub password: Option<String>,
     pub validatecommand: Option<String>,
@@ -475,6 +479,11 @@ impl Pin {
     }
 }
 
+/// Sessions a context keeps for resumption without `-cachesize`: a
+/// server's session cache (TLS 1.2 clients that resume by session id),
+/// a client's store of sessions and tickets from its servers.
+pub const DEFAULT_CACHE_SIZE: u32 = 1000;
+
 /// Configurations in use on this thread, for [`TlsConfig::share`].
 const SHARED_LIMIT: usize = 16;
 
@@ -523,6 +532,12 @@ impl TlsConfig {
         let flag = || value.flag(option);
         match option {
             "-alpn" => self.alpn = value.list(),
+            "-cachesize" => {
+                let size = value.int(option)?;
+                let size =
+                    u32::try_from(size).map_err(|_| TlsError::new(ErrorKind::Value, option, format!("bad value \"{size}\" for -cachesize: must be a non-negative integer")))?;
+                self.cache_size = Some(size);
+            }
             "-cadir" => self.cadir = text(),
             "-cafile" => self.cafile = text(),
             "-castore" => self.castore = text(),
@@ -581,6 +596,11 @@ impl TlsConfig {
             _ => return Err(bad_option(name)),
         }
         Ok(())
+    }
+
+    /// Sessions kept for resumption at most (0: none).
+    pub fn cache_size(&self) -> usize {
+        self.cache_size.unwrap_or(DEFAULT_CACHE_SIZE) as usize
     }
 
     /// Whether the peer's certificate must be valid (2.0: clients yes).
@@ -726,7 +746,7 @@ mod tests {
     fn unknown_option_lists_valid_ones() {
         let err = parse_typed(&[("-bogus", Text("1".into()))]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Option);
-        assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cadir"));
+        assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cachesize, -cadir"));
         assert!(err.message().ends_with("or -validatecommand"));
     }
 
@@ -793,6 +813,15 @@ mod tests {
         assert!(err.message().starts_with("SSL 2.0 and SSL 3.0 are not supported"));
         let err = range(&[("-tls1.2", false), ("-tls1.3", false)]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "VALUE", "PROTOCOLS"]);
+    }
+
+    #[test]
+    fn cache_size_defaults_and_is_checked() {
+        assert_eq!(parse(&[]).unwrap().cache_size(), DEFAULT_CACHE_SIZE as usize);
+        assert_eq!(parse(&[("-cachesize", "0")]).unwrap().cache_size(), 0);
+        assert_eq!(parse(&[("-cachesize", "16")]).unwrap().cache_size(), 16);
+        let err = parse(&[("-cachesize", "-1")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-cachesize"]);
     }
 
     #[test]

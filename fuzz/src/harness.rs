@@ -432,7 +432,7 @@ fn client_context() -> &'static SslContext {
     static CONTEXT: OnceLock<SslContext> = OnceLock::new();
     CONTEXT.get_or_init(|| {
         let mut builder = SslContext::builder(SslMethod::tls_client()).expect("context");
-        callbacks::add_session_store(&mut builder);
+        callbacks::add_session_store(&mut builder, tcltls::config::DEFAULT_CACHE_SIZE as usize);
         builder.build()
     })
 }
