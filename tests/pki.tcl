@@ -119,6 +119,51 @@ proc childOutput {pipe {ms 30000}} {
     return $::childBuf($pipe)
 }
 
+# --- loopback servers and tools --------------------------------------
+
+# A TLS server on 127.0.0.1, port 0, with the test server's chain;
+# returns {listener port}.
+proc tlsServer {handler args} {
+    set s [tls::socket -server $handler -certfile $::pki/server-chain.pem \
+        -keyfile $::pki/server.key {*}$args -myaddr 127.0.0.1 0]
+    return [list $s [lindex [fconfigure $s -sockname] 2]]
+}
+
+# An accept handler that echoes every line back.
+proc echoAccept {chan addr port} {
+    fconfigure $chan -blocking 0 -buffering line
+    fileevent $chan readable [list echoLine $chan]
+}
+proc echoLine {chan} {
+    if {[catch {gets $chan line} n] || ($n < 0 && [eof $chan])} {
+        catch {close $chan}
+        return
+    }
+    if {$n >= 0} {
+        puts $chan $line
+    }
+}
+
+# A free loopback port (for servers that cannot report the one they got).
+proc freePort {} {
+    set s [socket -server {} -myaddr 127.0.0.1 0]
+    set port [lindex [fconfigure $s -sockname] 2]
+    close $s
+    return $port
+}
+
+# Waits (5 s at most) until something accepts connections on the port.
+proc waitListening {port} {
+    for {set i 0} {$i < 200} {incr i} {
+        if {![catch {socket 127.0.0.1 $port} probe]} {
+            close $probe
+            return 1
+        }
+        after 25
+    }
+    return 0
+}
+
 proc cleanupPki {} {
     if {[info exists ::pki] && [string match *tcltls-pki-[pid] $::pki]} {
         file delete -force $::pki
