@@ -573,9 +573,16 @@ impl<L: Lower> TlsChannel<L> {
         if !self.blocking || !self.engine.handshake_done() {
             return;
         }
+        self.read_and_drop_while(timeout_ms, |tls| tls.fatal.is_none() && !tls.lower_eof && !tls.engine.peer_closed());
+    }
+
+    /// Blocking: reads records and drops their plaintext while `go_on`
+    /// holds, for at most `timeout_ms`, stopping at EOF, an error or the
+    /// peer's close_notify.
+    fn read_and_drop_while(&mut self, timeout_ms: u64, go_on: impl Fn(&mut Self) -> bool) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_millis(timeout_ms);
         let mut scratch = vec![0u8; 16 * 1024];
-        while self.fatal.is_none() && !self.lower_eof && !self.engine.peer_closed() {
+        while go_on(self) {
             match self.engine.read(&mut scratch) {
                 Ok(ReadOutcome::Data(_)) => continue,
                 Ok(ReadOutcome::WantInput) => {}
@@ -609,19 +616,7 @@ impl<L: Lower> TlsChannel<L> {
         if self.fatal.is_some() || self.peer_end != PeerEnd::Open {
             return;
         }
-        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(TICKET_WAIT_MS);
-        let mut scratch = vec![0u8; 16 * 1024];
-        while self.awaits_tickets() && !self.lower_eof {
-            match self.engine.read(&mut scratch) {
-                Ok(ReadOutcome::Data(_)) => continue,
-                Ok(ReadOutcome::WantInput) => {}
-                Ok(_) | Err(_) => return,
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i32;
-            if left <= 0 || !self.lower.wait_readable(left) || self.fill().is_err() {
-                break;
-            }
-        }
+        self.read_and_drop_while(TICKET_WAIT_MS, |tls| tls.awaits_tickets() && !tls.lower_eof);
         // Waited once: the linger need not wait again.
         self.tickets_awaited = true;
     }
