@@ -27,6 +27,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod openssl_extra;
+pub mod os;
 pub mod status;
 pub mod tcl;
 
@@ -49,6 +50,7 @@ pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
             // The interpreter's result says why (when it can be set).
             return sys::TCL_ERROR;
         }
+        os::before_openssl();
         openssl::init();
         tcl::init_test_hook();
         for (index, (name, _)) in commands::COMMANDS.iter().enumerate() {

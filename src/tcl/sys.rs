@@ -350,6 +350,7 @@ stubs! {
     155 155 => fn Tcl_GetChannelMode(chan: Tcl_Channel) -> c_int;
     157 157 => fn Tcl_GetChannelOption(interp: *mut Tcl_Interp, chan: Tcl_Channel, name: *const c_char, ds: *mut Tcl_DString) -> c_int;
     158 158 => fn Tcl_GetChannelType(chan: Tcl_Channel) -> *const Tcl_ChannelType;
+    128 128 => fn Tcl_ErrnoMsg(err: c_int) -> *const c_char;
     161 161 => fn Tcl_GetErrno() -> c_int;
     166 166 => fn Tcl_GetObjResult(interp: *mut Tcl_Interp) -> *mut Tcl_Obj;
     183 183 => fn Tcl_InputBuffered(chan: Tcl_Channel) -> c_int;
