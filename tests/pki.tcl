@@ -8,14 +8,38 @@ package require tcltest 2.5
 namespace import -force ::tcltest::*
 
 set ::testDir [file dirname [file normalize [info script]]]
-set ::buildDir [file join [file dirname $::testDir] build]
+# TLS_TEST_BUILD_DIR: where the package folder tls/ is, if not build/
+# (tests/windows.sh points it at build/windows).
+if {[info exists ::env(TLS_TEST_BUILD_DIR)]} {
+    set ::buildDir [file normalize $::env(TLS_TEST_BUILD_DIR)]
+} else {
+    set ::buildDir [file join [file dirname $::testDir] build]
+}
+# The library files pkgIndex.tcl loads for Tcl 8.6 and for Tcl 9.
+if {$::tcl_platform(platform) eq "windows"} {
+    set ::libFiles {tcltls.dll tcl9tls.dll}
+} else {
+    set ::libFiles {libtcltls.so libtcl9tls.so}
+}
 if {$::buildDir ni $::auto_path} {
     set ::auto_path [linsert $::auto_path 0 $::buildDir]
 }
 package require tls
 
-set ::tmp [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}]
+# TLS_TEST_TMPDIR (tests/windows.sh: TMPDIR is Wine's own business), else
+# TMPDIR, else /tmp.
+if {[info exists ::env(TLS_TEST_TMPDIR)]} {
+    set ::tmp $::env(TLS_TEST_TMPDIR)
+} else {
+    set ::tmp [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}]
+}
 temporaryDirectory $::tmp
+# TLS_TEST_PKI: a PKI made beforehand by certs/make-pki.sh (the Windows
+# run under Wine cannot exec it; tests/windows.sh makes it on the Linux
+# side). It is left in place.
+if {![info exists ::pki] && [info exists ::env(TLS_TEST_PKI)]} {
+    set ::pki [file normalize $::env(TLS_TEST_PKI)]
+}
 if {![info exists ::pki]} {
     set ::pki [file join $::tmp tcltls-pki-[pid]]
     exec sh [file join $::testDir certs make-pki.sh] $::pki

@@ -191,9 +191,12 @@ static QUEUE: std::sync::Mutex<Option<std::sync::mpsc::Sender<Box<Linger>>>> = s
 fn background(linger: Box<Linger>) {
     use std::sync::mpsc;
     let mut queue = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
-    let linger = match queue.as_ref().map(|tx| tx.send(linger)) {
-        Some(Ok(())) => return,
-        Some(Err(mpsc::SendError(linger))) | None => linger,
+    let linger = match queue.as_ref() {
+        Some(tx) => match tx.send(linger) {
+            Ok(()) => return,
+            Err(mpsc::SendError(linger)) => linger,
+        },
+        None => linger,
     };
     let (tx, rx) = mpsc::channel();
     // The receiver is moved into the thread: sending cannot fail before

@@ -191,7 +191,7 @@ pub unsafe fn init_stubs(interp: *mut Tcl_Interp) -> Result<(), LoadError> {
         let message = format!(
             "this tls library is built for Tcl {}, but the interpreter is Tcl {other}: load {} (pkgIndex.tcl picks it)",
             if TCL_MAJOR == 9 { "9.0" } else { "8.6" },
-            if other == 9 { "libtcl9tls.so" } else { "libtcltls.so" },
+            if other == 9 { LIBRARY_FILES.1 } else { LIBRARY_FILES.0 },
         );
         // SAFETY: the magic names the table's version, so its slots have
         // that version's signatures; `message` lives for the call.
@@ -298,6 +298,10 @@ macro_rules! stub_fn {
         }
     };
 }
+
+/// The file names of the Tcl 8.6 and the Tcl 9 library on this platform
+/// (what `pkgIndex.tcl` loads).
+pub const LIBRARY_FILES: (&str, &str) = if cfg!(windows) { ("tcltls.dll", "tcl9tls.dll") } else { ("libtcltls.so", "libtcl9tls.so") };
 
 macro_rules! slot_number {
     (_) => {

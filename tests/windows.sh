@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# tests/windows.sh -- the tcltest suites (tests/all.tcl) with the Windows
+# build (build/windows/tls, `make windows`) in the official Tcl 8.6.15 for
+# Windows, under Wine. Prints all.tcl's output, ending in
+# "N passed, M failed, K skipped"; exit status 1 if a test failed or none
+# ran, 2 if Wine or the Windows Tcl is not there.
+#
+#   - Tcl: ../shared/windows/tcl8.6.15-win64 beside this repository (CI
+#     lays shared/ beside its clone), or TLS_WINDOWS_TCL.
+#   - Wine: its own 64-bit prefix under build/wine/ (ignored), made here on
+#     the first run: no display driver (Tcl's sockets need Graphics=null
+#     without one), and bcryptprimitives.dll in its system32, built here
+#     from tests/windows/bcryptprimitives.c (Wine 8.0 lacks that DLL,
+#     which Rust's std imports); test-only, never in the package.
+#   - Peers the Linux suites exec (openssl, python3, curl, nginx) cannot be
+#     exec'd from a Windows Tcl: those tests carry their tool's constraint
+#     and are counted as skipped by name. The test PKI, which pki.tcl makes
+#     with openssl, is made here on the Linux side (TLS_TEST_PKI).
+set -u
+cd "$(dirname "$0")/.."
+repo=$PWD
+tcl=${TLS_WINDOWS_TCL:-$(dirname "$repo")/shared/windows/tcl8.6.15-win64}
+tclsh=$tcl/bin/tclsh86t.exe
+
+for tool in wine wineboot wineserver winepath x86_64-w64-mingw32-gcc; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "tests/windows.sh: $tool not found (tools/deps.sh installs it)"; exit 2; }
+done
+[ -f "$tclsh" ] || { echo "tests/windows.sh: no Windows Tcl at $tcl"; exit 2; }
+[ -f build/windows/tls/tcltls.dll ] || { echo "tests/windows.sh: build/windows/tls/tcltls.dll missing (make windows)"; exit 2; }
+
+scratch=$repo/build/wine
+export WINEPREFIX=$scratch/prefix WINEARCH=win64 WINEDEBUG=-all
+# No Mono or Gecko (their installers would be offered while the prefix is made).
+export WINEDLLOVERRIDES="mscoree,mshtml="
+mkdir -p "$scratch"
+if [ ! -f "$WINEPREFIX/.tls-ready" ]; then
+    rm -rf "$WINEPREFIX"
+    echo "tests/windows.sh: making the Wine prefix $WINEPREFIX"
+    wineboot -i >"$scratch/wineboot.log" 2>&1
+    wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d null /f >>"$scratch/wineboot.log" 2>&1
+    wineserver -w
+    touch "$WINEPREFIX/.tls-ready"
+fi
+system32=$WINEPREFIX/drive_c/windows/system32
+if [ ! -f "$system32/bcryptprimitives.dll" ] || [ tests/windows/bcryptprimitives.c -nt "$system32/bcryptprimitives.dll" ]; then
+    x86_64-w64-mingw32-gcc -O2 -shared -o "$system32/bcryptprimitives.dll" tests/windows/bcryptprimitives.c -lbcrypt || exit 2
+fi
+
+# The test PKI and a temporary directory, made on the Linux side.
+rm -rf "$scratch/pki" "$scratch/tmp"
+mkdir -p "$scratch/tmp"
+sh tests/certs/make-pki.sh "$scratch/pki" >/dev/null || { echo "tests/windows.sh: cannot make the test PKI"; exit 1; }
+
+win() { winepath -w "$1" 2>/dev/null; }
+TLS_TEST_BUILD_DIR=$(win "$repo/build/windows") \
+TLS_TEST_PKI=$(win "$scratch/pki") \
+TLS_TEST_TMPDIR=$(win "$scratch/tmp") \
+    wine "$tclsh" "$(win "$repo/tests/all.tcl")" 2>&1 | tr -d '\r'
+status=${PIPESTATUS[0]}
+wineserver -w
+exit "$status"
