@@ -3,7 +3,8 @@
 # build (build/windows/tls, `make windows`) in the official Tcl 8.6.15 for
 # Windows, under Wine. Prints all.tcl's output, ending in
 # "N passed, M failed, K skipped"; exit status 1 if a test failed or none
-# ran, 2 if Wine or the Windows Tcl is not there.
+# ran, 2 if Wine or the Windows Tcl is not there. With arguments
+# (`bash tests/windows.sh socket.test ...`), runs only those files.
 #
 #   - Tcl: ../shared/windows/tcl8.6.15-win64 beside this repository (CI
 #     lays shared/ beside its clone), or TLS_WINDOWS_TCL.
@@ -52,10 +53,17 @@ mkdir -p "$scratch/tmp"
 sh tests/certs/make-pki.sh "$scratch/pki" >/dev/null || { echo "tests/windows.sh: cannot make the test PKI"; exit 1; }
 
 win() { winepath -w "$1" 2>/dev/null; }
-TLS_TEST_BUILD_DIR=$(win "$repo/build/windows") \
-TLS_TEST_PKI=$(win "$scratch/pki") \
-TLS_TEST_TMPDIR=$(win "$scratch/tmp") \
-    wine "$tclsh" "$(win "$repo/tests/all.tcl")" 2>&1 | tr -d '\r'
-status=${PIPESTATUS[0]}
+TLS_TEST_BUILD_DIR=$(win "$repo/build/windows")
+TLS_TEST_PKI=$(win "$scratch/pki")
+TLS_TEST_TMPDIR=$(win "$scratch/tmp")
+export TLS_TEST_BUILD_DIR TLS_TEST_PKI TLS_TEST_TMPDIR
+if [ $# -eq 0 ]; then
+    set -- all.tcl
+fi
+status=0
+for file in "$@"; do
+    wine "$tclsh" "$(win "$repo/tests/$file")" 2>&1 | tr -d '\r'
+    [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
 wineserver -w
 exit "$status"

@@ -167,15 +167,17 @@ pub fn errno_text(errno: c_int) -> String {
 pub const WINDOWS_STORE: &str = "org.openssl.winstore://";
 
 /// The platform trust store: the Windows certificate store, plus
-/// SSL_CERT_FILE and SSL_CERT_DIR when set. OpenSSL's compiled-in
-/// default paths are never used here: a vendored OpenSSL's are under the
-/// build machine's `/usr/local/ssl`, which on Windows is `C:\usr\local\ssl`,
-/// a folder any user may create.
+/// SSL_CERT_FILE and SSL_CERT_DIR when they name a file and a folder
+/// (ignored otherwise, as OpenSSL's default paths are). OpenSSL's
+/// compiled-in default paths are never used here: a vendored OpenSSL's
+/// are under the build machine's `/usr/local/ssl`, which on Windows is
+/// `C:\usr\local\ssl`, a folder any user may create.
 pub fn default_trust(builder: &mut SslContextBuilder) -> Result<(), ErrorStack> {
-    let file = std::env::var_os("SSL_CERT_FILE");
-    let dir = std::env::var_os("SSL_CERT_DIR");
+    use std::path::PathBuf;
+    let file = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from).filter(|p| p.is_file());
+    let dir = std::env::var_os("SSL_CERT_DIR").map(PathBuf::from).filter(|p| p.is_dir());
     if file.is_some() || dir.is_some() {
-        builder.load_verify_locations(file.as_deref().map(std::path::Path::new), dir.as_deref().map(std::path::Path::new))?;
+        builder.load_verify_locations(file.as_deref(), dir.as_deref())?;
     }
     crate::openssl_extra::load_verify_store(builder, WINDOWS_STORE)
 }
