@@ -23,6 +23,9 @@ LIBFILE   := libtcltls.so
 LIBFILE9  := libtcl9tls.so
 PKGDIR    := build/tls
 SOURCES   := $(shell find src -name '*.rs') Cargo.toml
+# OPENSSL=vendored: link OpenSSL 3.5 built from source (the cargo feature
+# vendored, openssl-src pinned in Cargo.lock) instead of the system's.
+OPENSSL   ?= system
 
 .PHONY: all package deps test memcheck demo bench costs fuzz soak install uninstall clean certs tcl9 windows test-windows check-platforms
 
@@ -30,21 +33,45 @@ all: package
 
 package: $(PKGDIR)/$(LIBFILE) $(PKGDIR)/$(LIBFILE9) $(PKGDIR)/tls.tcl $(PKGDIR)/pkgIndex.tcl
 
+ifeq ($(OPENSSL),vendored)
+# Both libraries from one target directory, so OpenSSL is built once.
+LIB86 := target/vendored/$(LIBFILE)
+LIB90 := target/vendored/$(LIBFILE9)
+target/vendored/stamp: $(SOURCES) Cargo.lock
+	$(CARGO) build --release --features vendored --target-dir target/vendored
+	cp target/vendored/release/$(LIBFILE) $(LIB86)
+	$(CARGO) build --release --features vendored,tcl9 --target-dir target/vendored
+	cp target/vendored/release/$(LIBFILE) $(LIB90)
+	touch $@
+$(LIB86) $(LIB90): target/vendored/stamp ;
+else ifeq ($(OPENSSL),system)
 # One source, built twice: for Tcl 8.6 (default features) and for Tcl 9.0
 # (feature tcl9, its own target directory so both stay cached).
+LIB86 := target/release/$(LIBFILE)
+LIB90 := target/tcl9/release/$(LIBFILE)
 target/release/$(LIBFILE): $(SOURCES)
 	$(CARGO) build --release
 
 target/tcl9/release/$(LIBFILE): $(SOURCES)
 	$(CARGO) build --release --features tcl9 --target-dir target/tcl9
+else
+$(error OPENSSL must be system or vendored, not $(OPENSSL))
+endif
 
-$(PKGDIR)/$(LIBFILE): target/release/$(LIBFILE)
+# Which OpenSSL build/tls holds: a change of OPENSSL= copies anew.
+$(PKGDIR)/.openssl: FORCE
+	@mkdir -p $(PKGDIR)
+	@echo $(OPENSSL) | cmp -s - $@ || echo $(OPENSSL) > $@
+
+$(PKGDIR)/$(LIBFILE): $(LIB86) $(PKGDIR)/.openssl
 	@mkdir -p $(PKGDIR)
 	cp $< $@
 
-$(PKGDIR)/$(LIBFILE9): target/tcl9/release/$(LIBFILE)
+$(PKGDIR)/$(LIBFILE9): $(LIB90) $(PKGDIR)/.openssl
 	@mkdir -p $(PKGDIR)
 	cp $< $@
+
+FORCE:
 
 $(PKGDIR)/tls.tcl: library/tls.tcl
 	@mkdir -p $(PKGDIR)

@@ -11,6 +11,7 @@
 //!  engine.rs            OpenSSL over memory buffers (no I/O, no Tcl)
 //!  context.rs           SSL_CTX built from TlsConfig, cached and shared
 //!  status.rs            key/value lists of tls::status
+//!  os/                  OS calls: unix.rs (libc), windows.rs (Winsock)
 //!  tcl/                 Tcl stubs table and object helpers (unsafe lives here)
 //!  openssl_extra.rs     the few OpenSSL calls the openssl crate lacks
 //! ```
