@@ -62,7 +62,8 @@ if [ $# -eq 0 ]; then
 fi
 status=0
 for file in "$@"; do
-    wine "$tclsh" "$(win "$repo/tests/$file")" 2>&1 | tr -d '\r'
+    # -verbose bes: each skipped test is named with its constraint.
+    wine "$tclsh" "$(win "$repo/tests/$file")" -verbose bes 2>&1 | tr -d '\r'
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 wineserver -w
