@@ -140,6 +140,15 @@ impl Hooks {
         Interp(self.interp.0).call_callback(&Obj::list(words))
     }
 
+    /// Reports `message` as a background error in the connection's
+    /// interpreter (`bgerror`), for failures that have no caller to
+    /// return to.
+    pub fn background_error(&self, error: &crate::error::TlsError) {
+        if std::thread::current().id() == self.thread {
+            Interp(self.interp.0).background_error(error);
+        }
+    }
+
     /// A `-command` callback; its result is ignored, errors go to bgerror.
     pub fn notify(&self, form: &str, args: Vec<Obj>) {
         if let Some(script) = &self.command {
@@ -325,15 +334,24 @@ pub fn on_info(ssl: &SslRef, where_: c_int, ret: c_int) {
     hooks.notify("info", vec![Obj::string(major), Obj::string(minor), Obj::string(&message), Obj::string(&kind)]);
 }
 
+/// TLS record content types (RFC 8446, section 5.1; 24 is RFC 6520's).
+const CHANGE_CIPHER_SPEC: c_int = 20;
+const ALERT: c_int = 21;
+const HANDSHAKE: c_int = 22;
+const APPLICATION_DATA: c_int = 23;
+const HEARTBEAT: c_int = 24;
+/// The alert level of a fatal alert (RFC 8446, section 6).
+const ALERT_FATAL: u8 = 2;
+
 /// `-command message`: each protocol message sent or received.
 pub fn on_message(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int, data: &[u8]) {
     let Some(hooks) = hooks(ssl) else { return };
     let content = match content_type {
-        20 => "ChangeCipherSpec",
-        21 => "Alert",
-        22 => "Handshake",
-        23 => "ApplicationData",
-        24 => "Heartbeat",
+        CHANGE_CIPHER_SPEC => "ChangeCipherSpec",
+        ALERT => "Alert",
+        HANDSHAKE => "Handshake",
+        APPLICATION_DATA => "ApplicationData",
+        HEARTBEAT => "Heartbeat",
         _ => return, // record headers and inner content types: not messages
     };
     let version_raw = version;
@@ -346,12 +364,12 @@ pub fn on_message(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int,
         _ => "unknown",
     };
     let message = match (content_type, data) {
-        (22, [kind, ..]) => handshake_name(*kind).to_string(),
-        (21, [level, desc, ..]) => {
+        (HANDSHAKE, [kind, ..]) => handshake_name(*kind).to_string(),
+        (ALERT, [level, desc, ..]) => {
             let (_, text) = openssl_extra::alert_text(((*level as c_int) << 8) | *desc as c_int);
-            format!("{} alert: {text}", if *level == 2 { "fatal" } else { "warning" })
+            format!("{} alert: {text}", if *level == ALERT_FATAL { "fatal" } else { "warning" })
         }
-        (23, _) => format!("{} bytes", data.len()),
+        (APPLICATION_DATA, _) => format!("{} bytes", data.len()),
         _ => content.to_string(),
     };
     // The manual's message is OpenSSL's SSL_trace text (its first line

@@ -57,7 +57,8 @@ pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_I
                 interp.set_result(result);
                 sys::TCL_OK
             }
-            Err(error) if error.kind == ErrorKind::Option && error.detail == "WRONGARGS" => interp.wrong_args(raw, 1, &error.message()),
+            // Tcl's own "wrong # args" message and -errorcode.
+            Err(error) if error.kind == ErrorKind::Usage => interp.wrong_args(raw, 1, &error.message()),
             Err(error) => interp.fail(&error),
         }
     });
@@ -66,7 +67,7 @@ pub unsafe extern "C" fn dispatch(data: sys::ClientData, interp: *mut sys::Tcl_I
 }
 
 fn wrong_args(usage: &str) -> TlsError {
-    TlsError::new(ErrorKind::Option, "WRONGARGS", usage)
+    TlsError::new(ErrorKind::Usage, "", usage)
 }
 
 fn channel(interp: Interp, name: &str) -> Result<Tcl_Channel> {
@@ -81,10 +82,11 @@ fn channel(interp: Interp, name: &str) -> Result<Tcl_Channel> {
     Ok(unsafe { sys::Tcl_GetTopChannel(chan) })
 }
 
-fn tls_layer<'a>(interp: Interp, name: &str) -> Result<&'a Shell> {
+/// Lends the TLS layer of the channel named `name` to `f`.
+fn with_layer<R>(interp: Interp, name: &str, f: impl FnOnce(&Shell) -> Result<R>) -> Result<R> {
     let chan = channel(interp, name)?;
-    // SAFETY: live channel; the layer is used only within this command.
-    unsafe { driver::find_tls(chan) }.ok_or_else(|| TlsError::new(ErrorKind::Channel, name, format!("channel \"{name}\" is not a TLS channel")))
+    // SAFETY: live channel (just looked up).
+    unsafe { driver::with_layer(chan, f) }.unwrap_or_else(|| Err(TlsError::new(ErrorKind::Channel, name, format!("channel \"{name}\" is not a TLS channel"))))
 }
 
 /// `-option value` pairs; binary options keep their byte-array form.
@@ -122,9 +124,9 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     let mut config = TlsConfig::parse(&pairs)?;
     let context = match config.model.clone() {
         Some(model) => {
-            let (model_config, model_context) = tls_layer(interp, &model)?
-                .peek(|tls| ((*tls.config).clone(), tls.context.clone()))
-                .ok_or_else(|| TlsError::new(ErrorKind::Channel, "BUSY", format!("channel \"{model}\" is busy")))?;
+            let (model_config, model_context) = with_layer(interp, &model, |layer| {
+                layer.peek(|tls| ((*tls.config).clone(), tls.context.clone())).ok_or_else(|| TlsError::new(ErrorKind::Channel, "BUSY", format!("channel \"{model}\" is busy")))
+            })?;
             let mut shared = model_config;
             shared.apply(&pairs)?;
             shared.model = None;
@@ -173,8 +175,8 @@ fn password_callback(interp: Interp, script: Option<&str>, rwflag: bool, size: u
         words.push(Obj::int(rwflag as i64));
         words.push(Obj::int(size as i64));
         let (code, result) = interp.eval_global(&Obj::list(words));
-        // TCL_RETURN (2): the script used `return`.
-        (code == sys::TCL_OK || code == 2).then(|| result.text())
+        // TCL_RETURN: the script used `return`.
+        (code == sys::TCL_OK || code == sys::TCL_RETURN).then(|| result.text())
     })
 }
 
@@ -186,7 +188,7 @@ fn unimport(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     let chan = channel(interp, &name)?;
     // SAFETY: `chan` is live (just looked up).
     if !unsafe { driver::is_tls(chan) } {
-        let message = if tls_layer(interp, &name).is_ok() {
+        let message = if with_layer(interp, &name, |_| Ok(())).is_ok() {
             format!("TLS is not the top layer of channel \"{name}\"")
         } else {
             // TclTLS's wording.
@@ -203,11 +205,12 @@ fn handshake(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 2 {
         return Err(wrong_args("channel"));
     }
-    let layer = tls_layer(interp, &objv[1].text())?;
-    layer.with_tls(|tls| match tls.handshake() {
-        Ok(done) => Ok(Obj::boolean(done)),
-        Err(Stall::WouldBlock) => Ok(Obj::boolean(false)),
-        Err(Stall::Fatal) => Err(tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "handshake failed"))),
+    with_layer(interp, &objv[1].text(), |layer| {
+        layer.with_tls(|tls| match tls.handshake() {
+            Ok(done) => Ok(Obj::boolean(done)),
+            Err(Stall::WouldBlock) => Ok(Obj::boolean(false)),
+            Err(Stall::Fatal) => Err(tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Handshake, "", "handshake failed"))),
+        })
     })
 }
 
@@ -221,26 +224,26 @@ fn status_cmd(interp: Interp, objv: &[Obj]) -> Result<Obj> {
         }
         _ => return Err(wrong_args("?-local? channel")),
     };
-    let layer = tls_layer(interp, &name)?;
-    let ssl = layer.ssl();
-    if !ssl.is_init_finished() {
-        return Ok(Obj::list([]));
-    }
-    let peer_end = layer.peek(|tls| tls.peer_end.name()).unwrap_or("none");
-    let mut items = status::connection_status(ssl, ssl.verify_mode(), peer_end);
-    let cert = if local { ssl.certificate().map(|c| c.to_owned()) } else { ssl.peer_certificate() };
-    if let Some(cert) = cert {
-        items.extend(status::certificate_status(&cert));
-    }
-    Ok(status::status_obj(items))
+    with_layer(interp, &name, |layer| {
+        let ssl = layer.ssl();
+        if !ssl.is_init_finished() {
+            return Ok(Obj::list([]));
+        }
+        let peer_end = layer.peek(|tls| tls.peer_end.name()).unwrap_or("none");
+        let mut items = status::connection_status(ssl, ssl.verify_mode(), peer_end);
+        let cert = if local { ssl.certificate().map(|c| c.to_owned()) } else { ssl.peer_certificate() };
+        if let Some(cert) = cert {
+            items.extend(status::certificate_status(&cert));
+        }
+        Ok(status::status_obj(items))
+    })
 }
 
 fn connection(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if objv.len() != 2 {
         return Err(wrong_args("channel"));
     }
-    let layer = tls_layer(interp, &objv[1].text())?;
-    Ok(status::status_obj(status::connection_info(layer.ssl())))
+    with_layer(interp, &objv[1].text(), |layer| Ok(status::status_obj(status::connection_info(layer.ssl()))))
 }
 
 const PROTOCOLS: &[(&str, SslVersion)] = &[("tls1", SslVersion::TLS1), ("tls1.1", SslVersion::TLS1_1), ("tls1.2", SslVersion::TLS1_2), ("tls1.3", SslVersion::TLS1_3)];

@@ -95,6 +95,84 @@ impl Default for Protocols {
     }
 }
 
+/// A protocol version, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Version {
+    Ssl2,
+    Ssl3,
+    Tls1,
+    Tls1_1,
+    Tls1_2,
+    Tls1_3,
+}
+
+impl Version {
+    /// The option that enables this version.
+    pub fn option(self) -> &'static str {
+        match self {
+            Version::Ssl2 => "-ssl2",
+            Version::Ssl3 => "-ssl3",
+            Version::Tls1 => "-tls1",
+            Version::Tls1_1 => "-tls1.1",
+            Version::Tls1_2 => "-tls1.2",
+            Version::Tls1_3 => "-tls1.3",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Version::Ssl2 => "SSL 2.0",
+            Version::Ssl3 => "SSL 3.0",
+            Version::Tls1 => "TLS 1.0",
+            Version::Tls1_1 => "TLS 1.1",
+            Version::Tls1_2 => "TLS 1.2",
+            Version::Tls1_3 => "TLS 1.3",
+        }
+    }
+}
+
+impl Protocols {
+    /// The enabled versions, oldest first.
+    pub fn enabled(&self) -> Vec<Version> {
+        let flags = [
+            (self.ssl2, Version::Ssl2),
+            (self.ssl3, Version::Ssl3),
+            (self.tls1, Version::Tls1),
+            (self.tls1_1, Version::Tls1_1),
+            (self.tls1_2, Version::Tls1_2),
+            (self.tls1_3, Version::Tls1_3),
+        ];
+        flags.iter().filter(|(on, _)| *on).map(|&(_, v)| v).collect()
+    }
+
+    /// The versions offered, as `(lowest, highest)`: every version from the
+    /// lowest to the highest enabled one that this OpenSSL has (`has`).
+    ///
+    /// A version between two enabled ones is offered too: a TLS 1.2 client
+    /// announces only its highest version and the server may pick any
+    /// lower one, so a hole cannot be expressed (OpenSSL, given one, offers
+    /// only the versions below it: `-tls1 1` meant TLS 1.0 alone), and such
+    /// a version is never weaker than the lowest enabled one. Enabled
+    /// versions this OpenSSL lacks (SSL 2.0 and 3.0) are left out while
+    /// another remains; with none left, that is the error.
+    pub fn range(&self, has: impl Fn(Version) -> bool) -> Result<(Version, Version)> {
+        let enabled = self.enabled();
+        let (usable, missing): (Vec<Version>, Vec<Version>) = enabled.iter().partition(|&&v| has(v));
+        match (usable.first(), usable.last()) {
+            (Some(&low), Some(&high)) => Ok((low, high)),
+            _ => match missing.first() {
+                Some(&first) => {
+                    let names: Vec<&str> = missing.iter().map(|v| v.title()).collect();
+                    let verb = if missing.len() == 1 { "is" } else { "are" };
+                    let message = format!("{} {verb} not supported by this OpenSSL, and no other protocol version is enabled", names.join(" and "));
+                    Err(TlsError::new(ErrorKind::Unsupported, first.option(), message))
+                }
+                None => Err(TlsError::new(ErrorKind::Value, "protocols", "no protocol version is enabled")),
+            },
+        }
+    }
+}
+
 /// Everything `tls::import` was told, with the 2.0 defaults applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsConfig {
@@ -379,6 +457,54 @@ mod tests {
         assert!(parse(&[("-security_level", "6")]).is_err());
         let err = parse(&[("-security_level", "high")]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-security_level"]);
+    }
+
+    fn range(pairs: &[(&str, &str)]) -> Result<(Version, Version)> {
+        // This OpenSSL: no SSL 2.0 or 3.0, as OpenSSL 3.
+        parse(pairs).unwrap().protocols.range(|v| v >= Version::Tls1)
+    }
+
+    #[test]
+    fn versions_offered_are_a_range() {
+        use Version::*;
+        assert_eq!(range(&[]).unwrap(), (Tls1_2, Tls1_3));
+        // imap4::starttls: 1.0, 1.2 and 1.3 enabled; 1.1 is inside the range.
+        assert_eq!(range(&[("-tls1", "1")]).unwrap(), (Tls1, Tls1_3));
+        assert_eq!(range(&[("-tls1", "1"), ("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap(), (Tls1, Tls1));
+        assert_eq!(range(&[("-tls1.2", "0")]).unwrap(), (Tls1_3, Tls1_3));
+        assert_eq!(range(&[("-tls1.3", "0")]).unwrap(), (Tls1_2, Tls1_2));
+        assert_eq!(range(&[("-tls1.1", "1"), ("-tls1.2", "0")]).unwrap(), (Tls1_1, Tls1_3));
+    }
+
+    #[test]
+    fn old_versions_stay_off_unless_enabled() {
+        let (low, _) = range(&[("-tls1.2", "1")]).unwrap();
+        assert_eq!(low, Version::Tls1_2);
+        let (low, _) = range(&[("-tls1.1", "1")]).unwrap();
+        assert_eq!(low, Version::Tls1_1);
+    }
+
+    #[test]
+    fn missing_versions_are_left_out_while_another_remains() {
+        use Version::*;
+        // pop3::open -stls 1
+        assert_eq!(range(&[("-ssl2", "0"), ("-ssl3", "1"), ("-tls1", "1")]).unwrap(), (Tls1, Tls1_3));
+        assert_eq!(range(&[("-ssl2", "1")]).unwrap(), (Tls1_2, Tls1_3));
+        // With an OpenSSL that has SSL 3.0, it is the bottom of the range.
+        let p = parse(&[("-ssl3", "1")]).unwrap().protocols;
+        assert_eq!(p.range(|v| v != Ssl2).unwrap(), (Ssl3, Tls1_3));
+    }
+
+    #[test]
+    fn no_version_left_is_an_error_naming_why() {
+        let err = range(&[("-ssl3", "1"), ("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "UNSUPPORTED", "-ssl3"]);
+        assert_eq!(err.message(), "SSL 3.0 is not supported by this OpenSSL, and no other protocol version is enabled");
+        let err = range(&[("-ssl2", "1"), ("-ssl3", "1"), ("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "UNSUPPORTED", "-ssl2"]);
+        assert!(err.message().starts_with("SSL 2.0 and SSL 3.0 are not supported"));
+        let err = range(&[("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "protocols"]);
     }
 
     #[test]

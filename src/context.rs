@@ -16,10 +16,10 @@ use openssl::dh::Dh;
 use std::net::IpAddr;
 
 use openssl::pkey::{PKey, Private};
-use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode, SslVersion};
+use openssl::ssl::{AlpnError, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslSessionCacheMode, SslVersion};
 use openssl::x509::X509;
 
-use crate::config::{Protocols, TlsConfig};
+use crate::config::{Protocols, TlsConfig, Version};
 use crate::error::{ErrorKind, Result, TlsError};
 use crate::{callbacks, openssl_extra};
 
@@ -190,32 +190,24 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
     Ok(builder.build())
 }
 
+/// The versions offered: the range of [`Protocols::range`], holes and all.
 fn set_protocols(builder: &mut SslContextBuilder, p: &Protocols) -> Result<()> {
-    if p.ssl2 {
-        return Err(TlsError::new(ErrorKind::Unsupported, "-ssl2", "SSL 2.0 is not supported by OpenSSL 1.1 and later"));
-    }
-    if p.ssl3 && !openssl_extra::ssl3_available() {
-        return Err(TlsError::new(ErrorKind::Unsupported, "-ssl3", "SSL 3.0 is not supported by this build of OpenSSL"));
-    }
-    let versions = [
-        (p.ssl3, SslVersion::SSL3, SslOptions::NO_SSLV3),
-        (p.tls1, SslVersion::TLS1, SslOptions::NO_TLSV1),
-        (p.tls1_1, SslVersion::TLS1_1, SslOptions::NO_TLSV1_1),
-        (p.tls1_2, SslVersion::TLS1_2, SslOptions::NO_TLSV1_2),
-        (p.tls1_3, SslVersion::TLS1_3, SslOptions::NO_TLSV1_3),
-    ];
-    let enabled: Vec<usize> = (0..versions.len()).filter(|&i| versions[i].0).collect();
-    let (Some(&first), Some(&last)) = (enabled.first(), enabled.last()) else {
-        return Err(TlsError::new(ErrorKind::Value, "protocols", "no protocol version is enabled"));
+    let has = |v: Version| match v {
+        Version::Ssl2 => false,
+        Version::Ssl3 => openssl_extra::ssl3_available(),
+        _ => true,
+    };
+    let (low, high) = p.range(has)?;
+    let openssl_version = |v: Version| match v {
+        Version::Ssl2 | Version::Ssl3 => SslVersion::SSL3,
+        Version::Tls1 => SslVersion::TLS1,
+        Version::Tls1_1 => SslVersion::TLS1_1,
+        Version::Tls1_2 => SslVersion::TLS1_2,
+        Version::Tls1_3 => SslVersion::TLS1_3,
     };
     let ssl_error = |e| TlsError::ssl(ErrorKind::Ssl, "cannot set protocol versions", &e);
-    builder.set_min_proto_version(Some(versions[first].1)).map_err(ssl_error)?;
-    builder.set_max_proto_version(Some(versions[last].1)).map_err(ssl_error)?;
-    for (on, _, option) in &versions[first..=last] {
-        if !on {
-            builder.set_options(*option);
-        }
-    }
+    builder.set_min_proto_version(Some(openssl_version(low))).map_err(ssl_error)?;
+    builder.set_max_proto_version(Some(openssl_version(high))).map_err(ssl_error)?;
     Ok(())
 }
 

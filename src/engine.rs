@@ -234,8 +234,7 @@ impl TlsEngine {
         let reasons = error.ssl_error().map(describe_stack).unwrap_or_default();
         if during_handshake && verify != X509VerifyResult::OK && reasons.contains("certificate verify failed") {
             let mut message = format!("handshake failed: certificate verify failed: {}", verify.error_string());
-            // X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH
-            if matches!(verify.as_raw(), 62 | 64) {
+            if matches!(verify.as_raw(), openssl_sys::X509_V_ERR_HOSTNAME_MISMATCH | openssl_sys::X509_V_ERR_IP_ADDRESS_MISMATCH) {
                 if let Some(name) = &self.expected_name {
                     message.push_str(&format!(", expected {name}"));
                 }

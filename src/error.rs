@@ -34,6 +34,9 @@ pub enum ErrorKind {
     Ssl,
     /// A bug of ours: a panic caught at the FFI boundary (`TLS INTERNAL`).
     Internal,
+    /// A command called with arguments that do not match its usage; the
+    /// message is the usage, reported as Tcl's own "wrong # args" error.
+    Usage,
 }
 
 impl ErrorKind {
@@ -50,6 +53,7 @@ impl ErrorKind {
             ErrorKind::Unsupported => "UNSUPPORTED",
             ErrorKind::Ssl => "SSL",
             ErrorKind::Internal => "INTERNAL",
+            ErrorKind::Usage => "USAGE",
         }
     }
 }

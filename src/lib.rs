@@ -17,7 +17,9 @@
 //! ```
 //!
 //! Tcl is reached only through its stubs table: the library does not link
-//! against libtcl and loads into any Tcl 8.6 interpreter.
+//! against libtcl. One source builds two libraries, one for Tcl 8.6
+//! (`libtcltls.so`) and one for Tcl 9.0 (`libtcl9tls.so`, the cargo
+//! feature `tcl9`); `pkgIndex.tcl` loads the one for the running Tcl.
 
 pub mod buffer;
 pub mod callbacks;

@@ -32,7 +32,8 @@ need curl has curl
 need nginx sh -c 'command -v nginx || [ -x /usr/sbin/nginx ]'
 need tcllib sh -c 'ls -d /usr/share/tcltk/tcllib*'
 need make has make
-need tcl-thread sh -c "echo 'package require Thread' | tclsh"
+# (tclsh reading a script from stdin exits 0 after an error: ask for 1.)
+need tcl-thread sh -c "echo 'exit [catch {package require Thread}]' | tclsh"
 need gcc has cc
 # libfuzzer-sys (tools/fuzz.sh) compiles libFuzzer's C++ sources.
 need g++ has g++
@@ -41,6 +42,13 @@ need valgrind has valgrind
 # statically against zlib.
 need debian-archive-keyring file /usr/share/keyrings/debian-archive-keyring.gpg
 need zlib1g-dev file /usr/include/zlib.h
+# tests/servers.test: real mail and directory servers, each started by the
+# test from a private configuration (never the system's services).
+need dovecot-imapd file /usr/lib/dovecot/imap
+need dovecot-pop3d file /usr/lib/dovecot/pop3
+need slapd file /usr/sbin/slapd
+need ldap-utils has ldapsearch
+need postfix file /usr/sbin/postfix
 # The Windows build (make windows: mingw-w64, zip, the manual as HTML by
 # mandoc) and its test run under Wine (tests/windows.sh; wine64 is the
 # 64-bit loader, wine its command).
@@ -74,6 +82,21 @@ if [ "${DEPS_CHECK_ONLY:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >
     echo "tools/deps.sh: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null || { echo "tools/deps.sh: apt-get update failed" >&2; exit 1; }
+    # slapd and postfix ask questions: no configuration for either (the
+    # tests bring their own), so nothing is set up system-wide.
+    printf '%s\n' "slapd slapd/no_configuration boolean true" \
+        "postfix postfix/main_mailer_type select No configuration" \
+        "postfix postfix/mailname string localhost" | debconf-set-selections
+    # Installing a daemon starts it where no policy forbids it; the tests
+    # run their own instances, so the system's (dovecot on ports 110, 143,
+    # 993, 995) stay stopped: a policy-rc.d that denies every start, for
+    # the time of this install, unless the machine already has one.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# tools/deps.sh: no service starts while installing\nexit 101\n' > "$policy"
+        chmod 755 "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get install -y -q --no-install-recommends "${missing[@]}" || {
         echo "tools/deps.sh: apt-get install failed" >&2
         exit 1

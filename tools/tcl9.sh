@@ -15,9 +15,12 @@
 # Cache layout ($repo/.tcl9):
 #   root/        dpkg -x of libtcl9.0 tcl9.0 tcl9.0-dev libtommath1
 #                libtommath-dev tcl9.0-thread  (root/usr/include/tcl9.0/tclDecls.h)
+#                and tcllib (2.x, pure Tcl: Debian 12's tcllib 1.21 does
+#                not load in Tcl 9), under root/usr/share/tcltk/tcllib*
 #   bin/tclsh9   the compiled interpreter (static libtcl, static libtommath)
 #   bin/tclsh9.0 wrapper: sets TCL_LIBRARY, TCL9_0_TM_PATH, appends the
-#                Thread package folder to TCLLIBPATH, execs bin/tclsh9
+#                Thread and tcllib package folders to TCLLIBPATH, execs
+#                bin/tclsh9
 #   debs/        the downloaded .deb files
 #   apt/         private apt sources list, lists and caches
 #   stamp        written last; its presence marks a complete cache
@@ -36,13 +39,13 @@ here=$(cd "$(dirname "$0")" && pwd) || die "cannot locate script directory"
 repo=$(cd "$here/.." && pwd) || die "cannot locate repository"
 cache=$repo/.tcl9
 wrapper=$cache/bin/tclsh9.0
-stampkey="tcl9.sh v1"
-pkgs="libtcl9.0 tcl9.0 tcl9.0-dev libtommath1 libtommath-dev tcl9.0-thread"
+stampkey="tcl9.sh v2"
+pkgs="libtcl9.0 tcl9.0 tcl9.0-dev libtommath1 libtommath-dev tcl9.0-thread tcllib"
 
 # The wrapper must start, report 9.x and load its bundled packages.
 check() {
     [ -x "$wrapper" ] || return 1
-    out=$(echo 'puts [info patchlevel]; package require Thread; package require http; package require tcltest; puts ok' \
+    out=$(echo 'puts [info patchlevel]; package require Thread; package require http; package require tcltest; package require smtpd; puts ok' \
         | "$wrapper" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }
     case $out in
         9.*ok) return 0 ;;
@@ -146,6 +149,8 @@ thread_pkg=$(find "$r/usr/lib" -path '*thread3*' -name pkgIndex.tcl | head -n 1)
 threaddir=$(dirname "$(dirname "$thread_pkg")")
 tmdir=$tcllib/tcl9
 [ -d "$tmdir" ] || die "Tcl module folder $tmdir missing"
+tcllibdir=$(find "$r/usr/share/tcltk" -maxdepth 1 -name 'tcllib*' -type d | head -n 1)
+[ -n "$tcllibdir" ] || die "tcllib folder not found under $r/usr/share/tcltk"
 
 # libz: the -dev symlink may be absent; fall back to the runtime library.
 zlib=-lz
@@ -168,7 +173,7 @@ cat > "$wrapper" <<EOF
 d=\$(cd "\$(dirname "\$0")/.." && pwd) || exit 1
 TCL_LIBRARY=\$d/$(rel "$tcllib")
 TCL9_0_TM_PATH=\$d/$(rel "$tmdir")
-TCLLIBPATH="\${TCLLIBPATH:+\$TCLLIBPATH }{\$d/$(rel "$threaddir")}"
+TCLLIBPATH="\${TCLLIBPATH:+\$TCLLIBPATH }{\$d/$(rel "$threaddir")} {\$d/$(rel "$tcllibdir")}"
 export TCL_LIBRARY TCL9_0_TM_PATH TCLLIBPATH
 exec "\$d/bin/tclsh9" "\$@"
 EOF

@@ -2,18 +2,19 @@
 //!
 //! Each entry point catches panics, turns its C arguments into Rust ones
 //! and calls a method of [`TlsChannel`]. The instance data is a boxed
-//! [`Shell`], created by [`stack`] and freed by the close proc (which Tcl
-//! calls both for `close` and for `Tcl_UnstackChannel`).
+//! [`Shell`]; [`Instance`] alone turns it into Tcl's client data and back,
+//! and lends it to closures only, so no reference outlives the call that
+//! made it.
 //!
 //! Scripts run from OpenSSL callbacks (`-validatecommand`, `-command`,
 //! `-password`) while one of our calls is in progress. Such a script may
 //! enter the event loop, do I/O on the channel, close or unimport it. The
-//! shell makes that safe: while a call is running (`busy`), every other
-//! entry point is refused without touching the TLS state, and a close
-//! only marks the shell; the running call sees the lower channel gone,
-//! fails cleanly, and frees the shell when it returns.
+//! shell makes that safe: the TLS state is a `RefCell`, so while a call
+//! runs, every other entry point finds it borrowed and is refused without
+//! touching it; a close only marks the shell, which is freed when the last
+//! call using it returns.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::ffi::{c_char, c_int};
 
 use super::lower::LowerChannel;
@@ -27,14 +28,15 @@ use foreign_types::ForeignTypeRef;
 /// state that only the running call may use.
 pub struct Shell {
     pub chan: Cell<Tcl_Channel>,
-    busy: Cell<bool>,
-    /// Tcl closed or unstacked the layer during a running call.
+    /// Tcl closed or unstacked the layer: free the shell once no call
+    /// uses it any more.
     closed: Cell<bool>,
+    /// How many entry points and commands are using the shell now.
+    users: Cell<u32>,
     timer: Cell<sys::Tcl_TimerToken>,
-    /// An interest mask Tcl set while a call was running, applied after it.
-    pending_watch: Cell<Option<c_int>>,
-    /// Events were refused during the running call: ask again after it.
-    refresh_after: Cell<bool>,
+    /// The events the script wants, as Tcl last told the watch proc (also
+    /// while a call was running); applied when each call ends.
+    watch: Cell<c_int>,
     /// Between `thread::transfer`'s removal from one thread and insertion
     /// into the next: no timers or event interest may be set up.
     in_transit: Cell<bool>,
@@ -42,7 +44,7 @@ pub struct Shell {
     lower: LowerChannel,
     /// The connection, for `tls::status` from within a callback.
     ssl: *mut openssl_sys::SSL,
-    tls: UnsafeCell<TlsChannel>,
+    tls: RefCell<TlsChannel>,
 }
 
 pub static CHANNEL_TYPE: Tcl_ChannelType = Tcl_ChannelType {
@@ -65,40 +67,85 @@ pub static CHANNEL_TYPE: Tcl_ChannelType = Tcl_ChannelType {
     truncate_proc: None,
 };
 
-/// The shell behind instance data.
-///
-/// # Safety
-/// `data` is instance data of our channel type: a `Shell` made by
-/// [`stack`] and not yet freed. Only shared references are made, so
-/// re-entrant calls may hold one at the same time.
-unsafe fn shell<'a>(data: ClientData) -> &'a Shell {
-    // SAFETY: see the function's contract.
-    unsafe { &*(data as *const Shell) }
+/// The owner of the shell's raw pointer: the one place that turns a boxed
+/// shell into Tcl's client data (instance data, timer data) and back.
+struct Instance;
+
+impl Instance {
+    fn into_data(shell: Box<Shell>) -> ClientData {
+        Box::into_raw(shell) as ClientData
+    }
+
+    /// Lends the shell behind `data` to `f`; frees it afterwards (also
+    /// when `f` panics) if Tcl closed the channel meanwhile and no other
+    /// call is still using it.
+    ///
+    /// # Safety
+    /// `data` came from [`Instance::into_data`] and the shell has not been
+    /// freed: Tcl passes instance data only while the channel exists, and
+    /// the close proc deletes the timer before the shell can be freed.
+    unsafe fn with<R>(data: ClientData, f: impl FnOnce(&Shell) -> R) -> R {
+        // SAFETY: live per the contract; only shared references are made,
+        // so nested calls may hold one at the same time.
+        let shell = unsafe { &*(data as *const Shell) };
+        shell.users.set(shell.users.get() + 1);
+        let _in_use = InUse(data);
+        f(shell)
+    }
+}
+
+/// One use of a shell by [`Instance::with`]; its end may free the shell.
+struct InUse(ClientData);
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        // SAFETY: made by `Instance::with` from a live shell, which cannot
+        // be freed while this use is counted.
+        let shell = unsafe { &*(self.0 as *const Shell) };
+        let users = shell.users.get() - 1;
+        shell.users.set(users);
+        if shell.closed.get() && users == 0 {
+            // SAFETY: Tcl has let go of the channel (its close proc ran) and
+            // no call uses the shell: nothing refers to it any more.
+            drop(unsafe { Box::from_raw(self.0 as *mut Shell) });
+        }
+    }
 }
 
 impl Shell {
-    /// Runs `f` on the TLS state unless a call is already running (then
-    /// `refused` is returned). Frees the shell afterwards if Tcl closed the
-    /// channel meanwhile.
-    ///
-    /// # Safety
-    /// `this` comes from [`shell`]; after this returns it may be freed.
-    unsafe fn enter<R>(this: *const Shell, refused: R, f: impl FnOnce(&Shell, &mut TlsChannel) -> R) -> R {
-        // SAFETY: live per the contract.
-        let shell = unsafe { &*this };
-        if shell.busy.replace(true) {
-            // A script run from one of our calls entered the event loop.
-            // Stop the lower channel's events until that call is over, or
-            // a readable socket nobody reads would spin the loop.
-            shell.lower.watch(0);
-            shell.refresh_after.set(true);
-            return refused;
+    /// The TLS state for the running call, or `None` if another call holds
+    /// it (a script run from one of our calls re-entered the channel).
+    fn try_state(&self) -> Option<RefMut<'_, TlsChannel>> {
+        match self.tls.try_borrow_mut() {
+            Ok(state) => Some(state),
+            Err(_) => {
+                // Stop the lower channel's events until that call is over
+                // (it asks again when it ends), or a readable socket nobody
+                // reads would spin the loop.
+                self.lower.watch(0);
+                None
+            }
         }
-        // SAFETY: `busy` makes this the only mutable access to the state;
-        // re-entrant calls return above without touching it.
-        let tls = unsafe { &mut *shell.tls.get() };
-        let result = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(shell, tls))) {
-            Ok(result) => result,
+    }
+
+    fn busy(&self) -> bool {
+        self.tls.try_borrow_mut().is_err()
+    }
+
+    /// Runs `f` on the TLS state unless a call is already running (then
+    /// `refused` is returned). Every call ends here, in the one place that
+    /// sets the channel's event interest: the script's wants (`watch`)
+    /// and what TLS needs now, asked of the lower channel and the timer.
+    fn enter<R>(&self, refused: R, f: impl FnOnce(&Shell, &mut TlsChannel) -> R) -> R {
+        let Some(mut tls) = self.try_state() else {
+            return refused;
+        };
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, &mut tls))) {
+            Ok(result) => {
+                tls.watch_mask = self.watch.get();
+                self.refresh_interest(&tls);
+                result
+            }
             Err(payload) => {
                 // A bug of ours: the channel fails with the panic's message
                 // (what read/gets/puts raise), and is usable again for
@@ -107,25 +154,11 @@ impl Shell {
                 if tls.fatal.is_none() {
                     tls.fatal = Some(TlsError::internal(&message));
                 }
-                shell.report_error(tls);
-                shell.busy.set(false);
+                self.report_error(&tls);
+                drop(tls);
                 std::panic::resume_unwind(payload);
             }
-        };
-        if let Some(mask) = shell.pending_watch.take() {
-            tls.watch_mask = mask;
-            shell.refresh_after.set(true);
         }
-        if shell.refresh_after.replace(false) {
-            shell.refresh_interest(tls);
-        }
-        shell.busy.set(false);
-        if shell.closed.get() {
-            // SAFETY: Tcl has let go of the channel (the close proc ran and
-            // left the freeing to us); nothing else refers to the shell.
-            drop(unsafe { Box::from_raw(this as *mut Shell) });
-        }
-        result
     }
 
     fn alive(&self) -> bool {
@@ -156,8 +189,9 @@ impl Shell {
         }
     }
 
-    /// Tells the lower channel what we need and arms or cancels the timer.
-    pub fn refresh_interest(&self, tls: &TlsChannel) {
+    /// Tells the lower channel what we need and arms or cancels the timer
+    /// (only from [`Shell::enter`]).
+    fn refresh_interest(&self, tls: &TlsChannel) {
         if !self.alive() || self.in_transit.get() {
             return;
         }
@@ -194,23 +228,12 @@ impl Shell {
     /// this channel is already running (re-entrant use from a callback).
     pub fn with_tls<R>(&self, f: impl FnOnce(&mut TlsChannel) -> Result<R, TlsError>) -> Result<R, TlsError> {
         let busy = TlsError::new(ErrorKind::Channel, "BUSY", "channel is busy: TLS I/O from within its own callback is not allowed");
-        // SAFETY: `self` is a live shell found by `find_tls`.
-        unsafe {
-            Shell::enter(self, Err(busy), |shell, tls| {
-                let result = f(tls);
-                shell.refresh_interest(tls);
-                result
-            })
-        }
+        self.enter(Err(busy), |_, tls| f(tls))
     }
 
     /// Read-only view of the TLS state for status commands.
     pub fn peek<R>(&self, f: impl FnOnce(&TlsChannel) -> R) -> Option<R> {
-        if self.busy.get() {
-            return None;
-        }
-        // SAFETY: no call is running, so no mutable reference exists.
-        Some(f(unsafe { &*self.tls.get() }))
+        self.tls.try_borrow().ok().map(|tls| f(&tls))
     }
 }
 
@@ -234,24 +257,38 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
         return libc::EINVAL;
     }
     boundary(libc::EINVAL, || {
-        // SAFETY: Tcl passes our instance data.
-        let shell = unsafe { shell(data) };
-        shell.cancel_timer();
-        if shell.busy.get() {
-            // Closed from a callback inside one of our calls: that call
-            // finds the lower channel gone and frees the shell.
-            shell.lower.mark_dead();
-            shell.closed.set(true);
-            return 0;
-        }
-        // SAFETY: no call is running and Tcl calls the close proc once, last.
-        let shell = unsafe { Box::from_raw(data as *mut Shell) };
-        let mut tls = shell.tls.into_inner();
-        if !tls.unstacking {
-            let rest = tls.close_notify_for_close(linger::can_take(&tls.lower));
-            linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets(), rest);
-        }
+        // SAFETY: Tcl passes our instance data; it calls the close proc
+        // once, last, and the shell is freed when this use ends.
+        unsafe {
+            Instance::with(data, |shell| {
+                shell.cancel_timer();
+                shell.closed.set(true);
+                if let Ok(mut tls) = shell.tls.try_borrow_mut() {
+                    if !tls.unstacking {
+                        let can_take = linger::can_take(&tls.lower);
+                        let rest = tls.close_notify_for_close(can_take);
+                        linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets(), rest);
+                    }
+                }
+                // From here on the lower channel is not ours. Closed from a
+                // callback inside one of our calls, that call finds it
+                // gone, and the shell is freed when the call returns.
+                shell.lower.mark_dead();
+            })
+        };
         0
+    })
+}
+
+/// Runs one I/O call on the TLS state; a refused call is EAGAIN.
+///
+/// # Safety
+/// `data` is our instance data.
+unsafe fn io_call(data: ClientData, error: &mut c_int, f: impl FnOnce(&Shell, &mut TlsChannel) -> Result<usize, c_int>) -> c_int {
+    // SAFETY: the caller passes our instance data.
+    unsafe { Instance::with(data, |shell| shell.enter(Err(libc::EAGAIN), f)) }.map(|n| n as c_int).unwrap_or_else(|code| {
+        *error = code;
+        -1
     })
 }
 
@@ -264,20 +301,12 @@ unsafe extern "C" fn input_proc(data: ClientData, buf: *mut c_char, to_read: c_i
         // writes through it only after this closure has ended.
         let error = unsafe { &mut *error };
         // SAFETY: Tcl passes our instance data.
-        let shell_ref = unsafe { shell(data) };
-        // SAFETY: `shell_ref` comes from `shell` and is not used after
-        // `enter`, which may free it.
         unsafe {
-            Shell::enter(shell_ref, Err(libc::EAGAIN), |shell, tls| {
+            io_call(data, error, |shell, tls| {
                 crate::tcl::test_panic("input");
                 tls.input(buf).map_err(|stall| shell.stall_code(tls, stall))
             })
         }
-        .map(|n| n as c_int)
-        .unwrap_or_else(|code| {
-            *error = code;
-            -1
-        })
     })
 }
 
@@ -289,73 +318,57 @@ unsafe extern "C" fn output_proc(data: ClientData, buf: *const c_char, to_write:
         // writes through it only after this closure has ended.
         let error = unsafe { &mut *error };
         // SAFETY: Tcl passes our instance data.
-        let shell_ref = unsafe { shell(data) };
-        // SAFETY: `shell_ref` comes from `shell` and is not used after
-        // `enter`, which may free it.
-        unsafe {
-            Shell::enter(shell_ref, Err(libc::EAGAIN), |shell, tls| {
-                let result = tls.output(buf);
-                if !tls.blocking {
-                    // Ciphertext may be waiting for the lower channel.
-                    shell.refresh_interest(tls);
-                }
-                result.map_err(|stall| shell.stall_code(tls, stall))
-            })
-        }
-        .map(|n| n as c_int)
-        .unwrap_or_else(|code| {
-            *error = code;
-            -1
-        })
+        unsafe { io_call(data, error, |shell, tls| tls.output(buf).map_err(|stall| shell.stall_code(tls, stall))) }
     })
 }
 
 unsafe extern "C" fn set_option_proc(data: ClientData, interp: *mut Tcl_Interp, name: *const c_char, value: *const c_char) -> c_int {
     boundary(sys::TCL_ERROR, || {
+        let set = |shell: &Shell| {
+            // SAFETY: Tcl calls a set option proc with a NULL or live
+            // `interp` and C strings for `name` and `value`, as
+            // `set_option` requires.
+            unsafe { shell.lower.set_option(interp, name, value) }
+        };
         // SAFETY: Tcl passes our instance data.
-        let shell_ref = unsafe { shell(data) };
-        // SAFETY: Tcl calls a set option proc with a NULL or live `interp`
-        // and C strings for `name` and `value`, as `set_option` requires.
-        unsafe { shell_ref.lower.set_option(interp, name, value) }
+        unsafe { Instance::with(data, set) }
     })
 }
 
 unsafe extern "C" fn get_option_proc(data: ClientData, interp: *mut Tcl_Interp, name: *const c_char, ds: *mut sys::Tcl_DString) -> c_int {
     boundary(sys::TCL_ERROR, || {
+        let get = |shell: &Shell| {
+            // SAFETY: Tcl calls a get option proc with a NULL or live
+            // `interp`, a NULL or C string `name` and a live DString, as
+            // `get_option` requires.
+            unsafe { shell.lower.get_option(interp, name, ds) }
+        };
         // SAFETY: Tcl passes our instance data.
-        let shell_ref = unsafe { shell(data) };
-        // SAFETY: Tcl calls a get option proc with a NULL or live `interp`,
-        // a NULL or C string `name` and a live DString, as `get_option`
-        // requires.
-        unsafe { shell_ref.lower.get_option(interp, name, ds) }
+        unsafe { Instance::with(data, get) }
     })
 }
 
 unsafe extern "C" fn watch_proc(data: ClientData, mask: c_int) {
     boundary((), || {
-        let mask = mask & (sys::TCL_READABLE | sys::TCL_WRITABLE);
-        // SAFETY: our instance data.
-        let shell_ref = unsafe { shell(data) };
-        if shell_ref.busy.get() {
-            // A script in a callback set a fileevent: apply it afterwards.
-            shell_ref.pending_watch.set(Some(mask));
-            shell_ref.lower.watch(0);
-            return;
-        }
-        // SAFETY: our instance data, not busy.
-        unsafe {
-            Shell::enter(shell_ref, (), |shell, tls| {
-                tls.watch_mask = mask;
-                shell.refresh_interest(tls);
+        // SAFETY: Tcl passes our instance data.
+        let _ = unsafe {
+            Instance::with(data, |shell| {
+                unraisable(shell, || {
+                    crate::tcl::test_panic("watch");
+                    // Kept even while a call runs (a script in a callback
+                    // set a fileevent): that call applies it when it ends.
+                    shell.watch.set(mask & (sys::TCL_READABLE | sys::TCL_WRITABLE));
+                    shell.enter((), |_, _| {});
+                })
             })
-        }
+        };
     })
 }
 
 unsafe extern "C" fn get_handle_proc(data: ClientData, direction: c_int, handle: *mut ClientData) -> c_int {
     boundary(sys::TCL_ERROR, || {
         // SAFETY: our instance data.
-        match unsafe { shell(data) }.lower.handle(direction) {
+        match unsafe { Instance::with(data, |shell| shell.lower.handle(direction)) } {
             Some(h) => {
                 // SAFETY: Tcl's out pointer, valid for the call.
                 unsafe { *handle = h };
@@ -370,14 +383,13 @@ unsafe extern "C" fn block_mode_proc(data: ClientData, mode: c_int) -> c_int {
     boundary(libc::EINVAL, || {
         let blocking = mode == sys::TCL_MODE_BLOCKING;
         // SAFETY: Tcl passes our instance data.
-        let shell_ref = unsafe { shell(data) };
-        // SAFETY: `shell_ref` comes from `shell` and is not used after
-        // `enter`, which may free it.
         unsafe {
-            Shell::enter(shell_ref, libc::EBUSY, |_, tls| {
-                tls.blocking = blocking;
-                tls.lower.set_blocking(blocking);
-                0
+            Instance::with(data, |shell| {
+                shell.enter(libc::EBUSY, |_, tls| {
+                    tls.blocking = blocking;
+                    tls.lower.set_blocking(blocking);
+                    0
+                })
             })
         }
     })
@@ -386,18 +398,16 @@ unsafe extern "C" fn block_mode_proc(data: ClientData, mode: c_int) -> c_int {
 unsafe extern "C" fn handler_proc(data: ClientData, mask: c_int) -> c_int {
     boundary(0, || {
         // SAFETY: Tcl passes our instance data.
-        let shell_ref = unsafe { shell(data) };
-        // SAFETY: `shell_ref` comes from `shell` and is not used after
-        // `enter`, which may free it.
         unsafe {
-            Shell::enter(shell_ref, 0, |shell, tls| {
-                let deliver = tls.on_lower_ready(mask);
-                shell.refresh_interest(tls);
-                if shell.alive() {
-                    deliver
-                } else {
-                    0
-                }
+            Instance::with(data, |shell| {
+                shell.enter(0, |shell, tls| {
+                    let deliver = tls.on_lower_ready(mask);
+                    if shell.alive() {
+                        deliver
+                    } else {
+                        0
+                    }
+                })
             })
         }
     })
@@ -408,18 +418,20 @@ unsafe extern "C" fn handler_proc(data: ClientData, mask: c_int) -> c_int {
 unsafe extern "C" fn thread_action_proc(data: ClientData, action: c_int) {
     boundary((), || {
         // SAFETY: our instance data.
-        let shell_ref = unsafe { shell(data) };
-        if action == sys::TCL_CHANNEL_THREAD_REMOVE {
-            shell_ref.cancel_timer();
-            shell_ref.lower.watch(0);
-            shell_ref.in_transit.set(true);
-        } else {
-            shell_ref.in_transit.set(false);
-            // SAFETY: our instance data.
-            unsafe {
-                Shell::enter(shell_ref, (), |shell, tls| shell.refresh_interest(tls));
-            }
-        }
+        let _ = unsafe {
+            Instance::with(data, |shell| {
+                unraisable(shell, || {
+                    if action == sys::TCL_CHANNEL_THREAD_REMOVE {
+                        shell.cancel_timer();
+                        shell.lower.watch(0);
+                        shell.in_transit.set(true);
+                    } else {
+                        shell.in_transit.set(false);
+                        shell.enter((), |_, _| {});
+                    }
+                })
+            })
+        };
     })
 }
 
@@ -427,27 +439,37 @@ unsafe extern "C" fn timer_proc(data: ClientData) {
     boundary((), || {
         // SAFETY: the close proc deletes a pending timer before the shell
         // can be freed, so a firing timer always sees a live shell.
-        let shell_ref = unsafe { shell(data) };
-        shell_ref.timer.set(std::ptr::null_mut());
-        let chan = shell_ref.chan.get();
-        // SAFETY: our instance data.
-        let mask = unsafe {
-            Shell::enter(shell_ref, 0, |shell, tls| {
-                let mask = tls.on_timer();
-                shell.refresh_interest(tls);
-                if shell.alive() {
-                    mask
-                } else {
-                    0
-                }
+        let fired = unsafe {
+            Instance::with(data, |shell| {
+                unraisable(shell, || {
+                    shell.timer.set(std::ptr::null_mut());
+                    let mask = shell.enter(0, |shell, tls| if shell.alive() { tls.on_timer() } else { 0 });
+                    (shell.chan.get(), mask)
+                })
             })
         };
-        if mask != 0 {
-            // SAFETY: the channel was alive when `enter` returned and nothing
-            // ran since; handlers may close it, so nothing follows this call.
+        if let Some((chan, mask)) = fired.filter(|&(_, mask)| mask != 0) {
+            // SAFETY: the channel was alive when the call ended and nothing
+            // ran since; handlers may close it, so nothing follows this.
             unsafe { sys::Tcl_NotifyChannel(chan, mask) };
         }
     })
+}
+
+/// Runs the body of an entry point that returns nothing to Tcl; a panic
+/// (a bug of ours) becomes a background error in the channel's
+/// interpreter, as pyo3 reports its "unraisable" exceptions, instead of
+/// vanishing.
+fn unraisable<R>(shell: &Shell, body: impl FnOnce() -> R) -> Option<R> {
+    match crate::tcl::catch(body) {
+        Ok(value) => Some(value),
+        Err(message) => {
+            if let Some(hooks) = crate::callbacks::hooks(shell.ssl()) {
+                hooks.background_error(&TlsError::internal(&format!("{message} (in the tls channel driver)")));
+            }
+            None
+        }
+    }
 }
 
 /// The value of `fconfigure $chan $name`, if the channel has the option.
@@ -494,12 +516,12 @@ pub unsafe fn is_tls(chan: Tcl_Channel) -> bool {
     unsafe { std::ptr::eq(sys::Tcl_GetChannelType(chan), &CHANNEL_TYPE) }
 }
 
-/// The TLS layer of `chan`'s stack, top first.
+/// Lends the TLS layer of `chan`'s stack (top first) to `f`; `None` if
+/// the stack has none.
 ///
 /// # Safety
-/// `chan` is a live channel; the reference must not outlive the command
-/// that asked (a script may close the channel afterwards).
-pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a Shell> {
+/// `chan` is a live channel.
+pub unsafe fn with_layer<R>(chan: Tcl_Channel, f: impl FnOnce(&Shell) -> R) -> Option<R> {
     let mut current = chan;
     while !current.is_null() {
         // SAFETY: a live channel of the stack.
@@ -507,7 +529,7 @@ pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a Shell> {
             // SAFETY: a live channel of the stack.
             let data = unsafe { sys::Tcl_GetChannelInstanceData(current) };
             // SAFETY: a channel of our type carries a live shell.
-            return Some(unsafe { shell(data) });
+            return Some(unsafe { Instance::with(data, f) });
         }
         // SAFETY: live channel.
         current = unsafe { sys::Tcl_GetStackedChannel(current) };
@@ -515,11 +537,11 @@ pub unsafe fn find_tls<'a>(chan: Tcl_Channel) -> Option<&'a Shell> {
     None
 }
 
-/// Stacks a TLS layer on `lower`; returns its shell.
+/// Stacks a TLS layer on `lower`.
 ///
 /// # Safety
 /// `interp` is live and `lower` is a live channel of it.
-pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: TlsChannel) -> Result<&'a Shell, TlsError> {
+pub unsafe fn stack(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: TlsChannel) -> Result<(), TlsError> {
     // SAFETY: live channel.
     let mode = unsafe { sys::Tcl_GetChannelMode(lower) };
     if mode & (sys::TCL_READABLE | sys::TCL_WRITABLE) != (sys::TCL_READABLE | sys::TCL_WRITABLE) {
@@ -529,38 +551,62 @@ pub unsafe fn stack<'a>(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: Tl
     tls.blocking = unsafe { is_blocking(lower) };
     // What Tcl has read ahead becomes push-back on the lower channel.
     let read_ahead = tls.lower.buffered();
-    let shell = Box::new(Shell {
+    let data = Instance::into_data(Box::new(Shell {
         chan: Cell::new(std::ptr::null_mut()),
-        busy: Cell::new(false),
         closed: Cell::new(false),
+        users: Cell::new(0),
         timer: Cell::new(std::ptr::null_mut()),
-        pending_watch: Cell::new(None),
-        refresh_after: Cell::new(false),
+        watch: Cell::new(0),
         in_transit: Cell::new(false),
         lower: tls.lower.clone(),
         ssl: tls.engine.ssl().as_ptr(),
-        tls: UnsafeCell::new(tls),
-    });
-    let raw = Box::into_raw(shell);
+        tls: RefCell::new(tls),
+    }));
     // SAFETY: arguments as Tcl_StackChannel documents; on success Tcl owns
-    // `raw` until it calls our close proc.
-    let chan = unsafe { sys::Tcl_StackChannel(interp, &CHANNEL_TYPE, raw as ClientData, mode, lower) };
-    if chan.is_null() {
-        // SAFETY: Tcl refused the layer, so `raw` is still ours alone.
-        drop(unsafe { Box::from_raw(raw) });
-        return Err(TlsError::new(ErrorKind::Channel, "STACK", "cannot stack a TLS layer on this channel"));
-    }
-    // SAFETY: now owned by the channel, live until the close proc.
-    let shell = unsafe { &*raw };
-    shell.chan.set(chan);
-    if read_ahead > 0 {
-        let bytes = shell.lower.take_pushback(read_ahead);
-        shell.with_tls(|tls| {
-            tls.engine.feed(&bytes);
+    // `data` until it calls our close proc.
+    let chan = unsafe { sys::Tcl_StackChannel(interp, &CHANNEL_TYPE, data, mode, lower) };
+    // SAFETY: made by `into_data` just above; if Tcl refused the layer, the
+    // shell is still ours alone and is freed when this use ends.
+    unsafe {
+        Instance::with(data, |shell| {
+            if chan.is_null() {
+                shell.closed.set(true);
+                return Err(TlsError::new(ErrorKind::Channel, "STACK", "cannot stack a TLS layer on this channel"));
+            }
+            shell.chan.set(chan);
+            if read_ahead > 0 {
+                let bytes = shell.lower.take_pushback(read_ahead);
+                shell.with_tls(|tls| {
+                    tls.engine.feed(&bytes);
+                    Ok(())
+                })?;
+            }
             Ok(())
-        })?;
-    }
-    Ok(shell)
+        })
+    }?;
+    // SAFETY: `chan` is our live channel, just stacked.
+    unsafe { learn_interest(chan) };
+    Ok(())
+}
+
+/// Has Tcl tell a newly stacked layer which events the channel's handlers
+/// already want. `Tcl_StackChannel` does not call the watch proc, and a
+/// `fileevent` that only replaces the script of a registered handler does
+/// not either; so a layer stacked under a live `fileevent readable` (a
+/// STARTTLS server, tcllib's ldap client) would never learn of it and
+/// would swallow every event. Creating and deleting a handler with an
+/// empty mask makes Tcl recompute the channel's interest from all its
+/// handlers and pass it to the top layer's watch proc.
+///
+/// # Safety
+/// `chan` is a live channel whose top layer is ours.
+unsafe fn learn_interest(chan: Tcl_Channel) {
+    unsafe extern "C" fn no_event(_data: ClientData, _mask: c_int) {}
+    // SAFETY: a live channel; the handler does nothing and is removed at
+    // once, before any event can be delivered to it.
+    unsafe { sys::Tcl_CreateChannelHandler(chan, 0, no_event, std::ptr::null_mut()) };
+    // SAFETY: the same channel, handler and client data as just created.
+    unsafe { sys::Tcl_DeleteChannelHandler(chan, no_event, std::ptr::null_mut()) };
 }
 
 /// How long a blocking `tls::unimport` waits for the peer's close_notify.
@@ -574,44 +620,56 @@ const UNIMPORT_WAIT_MS: u64 = 5_000;
 pub unsafe fn unstack(interp: *mut Tcl_Interp, chan: Tcl_Channel) -> Result<(), TlsError> {
     // SAFETY: live channel (contract).
     let data = unsafe { sys::Tcl_GetChannelInstanceData(chan) };
+    let gone = || TlsError::new(ErrorKind::Channel, "CLOSED", "channel was closed during tls::unimport");
+    let end_tls = |shell: &Shell| {
+        let lower = shell.lower.raw();
+        let mut leftover = Vec::new();
+        let from_callback = shell.busy();
+        if !from_callback {
+            // Push plaintext Tcl still buffers through TLS before
+            // ending it.
+            // SAFETY: live channel (contract).
+            unsafe { sys::Tcl_Flush(chan) };
+        }
+        if !shell.alive() {
+            return Err(gone());
+        }
+        // What is still in Tcl's buffers now (a non-blocking channel
+        // whose handshake is not done, or a call from a callback) would
+        // go to the socket unencrypted once the layer is gone: refuse.
+        // SAFETY: live channel (alive checked).
+        let waiting = unsafe { sys::Tcl_OutputBuffered(chan) };
+        if waiting > 0 {
+            let message = format!("cannot unimport: {waiting} bytes written to the channel are not encrypted yet and would be sent in the clear");
+            return Err(TlsError::new(ErrorKind::Channel, "PENDING", message));
+        }
+        if !from_callback {
+            shell.with_tls(|tls| {
+                tls.send_close_notify();
+                tls.await_peer_close(UNIMPORT_WAIT_MS);
+                if tls.engine.peer_closed() {
+                    leftover = tls.engine.take_leftover_input();
+                }
+                tls.unstacking = true;
+                Ok(())
+            })?;
+        }
+        if !shell.alive() {
+            return Err(gone());
+        }
+        // SAFETY: live channel; Tcl calls our close proc, and the shell
+        // is freed when this use ends.
+        if unsafe { sys::Tcl_UnstackChannel(interp, chan) } != sys::TCL_OK {
+            return Err(TlsError::new(ErrorKind::Channel, "UNSTACK", "cannot remove the TLS layer"));
+        }
+        if !leftover.is_empty() {
+            // SAFETY: the lower channel is live and now on top.
+            unsafe { sys::Tcl_Ungets(lower, leftover.as_ptr() as *const c_char, leftover.len() as sys::TclSize, 0) };
+        }
+        Ok(())
+    };
     // SAFETY: the caller checked the top layer is ours, so its instance
-    // data is a live shell.
-    let shell = unsafe { shell(data) };
-    let lower = shell.lower.raw();
-    let mut leftover = Vec::new();
-    if !shell.busy.get() {
-        // Push plaintext Tcl still buffers through TLS before ending it.
-        // SAFETY: live channel.
-        unsafe { sys::Tcl_Flush(chan) };
-    }
-    // What is still in Tcl's buffers now (a non-blocking channel whose
-    // handshake is not done, or a call from a callback) would go to the
-    // socket unencrypted once the layer is gone: refuse instead.
-    // SAFETY: live channel.
-    let waiting = unsafe { sys::Tcl_OutputBuffered(chan) };
-    if waiting > 0 {
-        let message = format!("cannot unimport: {waiting} bytes written to the channel are not encrypted yet and would be sent in the clear");
-        return Err(TlsError::new(ErrorKind::Channel, "PENDING", message));
-    }
-    if !shell.busy.get() {
-        shell.with_tls(|tls| {
-            tls.send_close_notify();
-            tls.await_peer_close(UNIMPORT_WAIT_MS);
-            if tls.engine.peer_closed() {
-                leftover = tls.engine.take_leftover_input();
-            }
-            tls.unstacking = true;
-            Ok(())
-        })?;
-    }
-    // SAFETY: Tcl calls our close proc, which frees the shell (or, from a
-    // callback, leaves that to the running call); it is not used after.
-    if unsafe { sys::Tcl_UnstackChannel(interp, chan) } != sys::TCL_OK {
-        return Err(TlsError::new(ErrorKind::Channel, "UNSTACK", "cannot remove the TLS layer"));
-    }
-    if !leftover.is_empty() {
-        // SAFETY: the lower channel is live and now on top.
-        unsafe { sys::Tcl_Ungets(lower, leftover.as_ptr() as *const c_char, leftover.len() as sys::TclSize, 0) };
-    }
-    Ok(())
+    // data is a live shell; this use keeps it allocated even if a callback
+    // closes the channel meanwhile.
+    unsafe { Instance::with(data, end_tls) }
 }

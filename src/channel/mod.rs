@@ -386,7 +386,11 @@ impl<L: Lower> TlsChannel<L> {
             self.settle();
             self.release_idle_buffers();
         }
-        (self.deliverable() | events) & self.watch_mask
+        // Everything the script could act on goes up unfiltered: Tcl
+        // passes each event only to the handlers that asked for it, so a
+        // handler registered behind our back (a replaced `fileevent`
+        // script) still hears of it.
+        self.deliverable() | events
     }
 
     /// Gives OpenSSL's record buffers back once nothing is in flight, so

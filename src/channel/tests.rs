@@ -187,6 +187,18 @@ fn a_handshake_finished_from_the_event_loop_is_readable() {
 }
 
 #[test]
+fn events_go_up_whatever_the_layer_was_told() {
+    // Tcl filters events by its own handlers; a handler the layer was
+    // never told of (a replaced `fileevent` script) must still hear them.
+    let pki = Pki::new("chan-unwatched");
+    let (pipe, mut tls, mut server) = connected(&pki);
+    tls.watch_mask = 0;
+    server.write(b"line\n").unwrap();
+    pump(&pipe, &mut server);
+    assert_eq!(tls.on_lower_ready(TCL_READABLE) & TCL_READABLE, TCL_READABLE);
+}
+
+#[test]
 fn a_failed_channel_is_readable_and_writable() {
     let pki = Pki::new("chan-failed");
     let (pipe, mut tls, _server) = client_and_server(&pki);

@@ -259,3 +259,50 @@ fn a_record_read_in_pieces_stays_visible() {
     assert!(server.input_ready(), "the whole record is there");
     assert_eq!(read_all(&mut server), b"in pieces");
 }
+
+/// The protocol negotiated between a client and a server with these
+/// options (added to the test PKI's); the handshake's error otherwise.
+fn negotiate(pki: &Pki, client_options: &[(&str, &str)], server_options: &[(&str, &str)]) -> Result<String> {
+    let (cert, key, ca) = (pki.path("server.pem"), pki.path("server.key"), pki.path("ca.pem"));
+    let mut server_pairs = vec![("-server", "1"), ("-certfile", cert.as_str()), ("-keyfile", key.as_str())];
+    server_pairs.extend_from_slice(server_options);
+    let mut client_pairs = vec![("-cafile", ca.as_str()), ("-servername", "localhost")];
+    client_pairs.extend_from_slice(client_options);
+    let mut server = engine(&config(&server_pairs));
+    let mut client = engine(&config(&client_pairs));
+    handshake(&mut client, &mut server)?;
+    Ok(client.ssl().version_str().to_string())
+}
+
+#[test]
+fn imap4_and_pop3_option_sets_negotiate_current_versions() {
+    let pki = Pki::new("versions");
+    let imap4 = [("-tls1", "1")];
+    let pop3 = [("-ssl2", "0"), ("-ssl3", "1"), ("-tls1", "1"), ("-cipher", "SSLv3,TLSv1")];
+    for client in [&imap4[..], &pop3[..]] {
+        assert_eq!(negotiate(&pki, client, &[]).unwrap(), "TLSv1.3", "{client:?}");
+        assert_eq!(negotiate(&pki, client, &[("-tls1.3", "0")]).unwrap(), "TLSv1.2", "{client:?}");
+    }
+}
+
+#[test]
+fn a_range_offers_the_versions_inside_it() {
+    let pki = Pki::new("hole");
+    // TLS 1.1 was not enabled, but lies between 1.0 and 1.3.
+    let client = [("-tls1", "1"), ("-tls1.2", "0"), ("-security_level", "0")];
+    let server = [("-tls1.1", "1"), ("-tls1.2", "0"), ("-tls1.3", "0"), ("-security_level", "0")];
+    assert_eq!(negotiate(&pki, &client, &server).unwrap(), "TLSv1.1");
+}
+
+#[test]
+fn old_versions_stay_off_by_default_and_need_security_level_0() {
+    let pki = Pki::new("old");
+    let tls1_only = [("-tls1", "1"), ("-tls1.2", "0"), ("-tls1.3", "0")];
+    assert!(negotiate(&pki, &[], &tls1_only).is_err());
+    // Enabled on both sides, TLS 1.0 still fails at OpenSSL 3's default
+    // security level (its MD5+SHA-1 signatures are below level 1).
+    assert!(negotiate(&pki, &[("-tls1", "1")], &tls1_only).is_err());
+    let level0 = [("-security_level", "0")];
+    let server: Vec<_> = tls1_only.iter().chain(level0.iter()).copied().collect();
+    assert_eq!(negotiate(&pki, &[("-tls1", "1"), ("-security_level", "0")], &server).unwrap(), "TLSv1");
+}

@@ -37,7 +37,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Where the test hook panics: the value of `TCLTLS_TEST_PANIC` when the
-/// package was loaded (`command`, `input`, `verify`), so that tests can
+/// package was loaded (`command`, `input`, `verify`, `watch`), so that tests can
 /// provoke a panic at each kind of boundary. Unset, it costs one load.
 static PANIC_AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
@@ -257,6 +257,20 @@ impl Interp {
         // referenced before any further evaluation can replace it.
         let result = unsafe { Obj::from_raw(raw) }.unwrap_or_else(|| Obj::string(""));
         (code, result)
+    }
+
+    /// Reports `error` as a background error (`bgerror`, with its
+    /// `-errorcode`) without disturbing the interpreter's result.
+    pub fn background_error(self, error: &TlsError) {
+        // SAFETY: live interpreter; the saved state is restored exactly
+        // once, below.
+        let state = unsafe { sys::Tcl_SaveInterpState(self.0, sys::TCL_OK) };
+        let code = self.fail(error);
+        // SAFETY: live interpreter, holding the error just set.
+        unsafe { sys::Tcl_BackgroundException(self.0, code) };
+        // SAFETY: `state` was saved from this interpreter above and is
+        // restored (which also frees it) once, here.
+        unsafe { sys::Tcl_RestoreInterpState(self.0, state) };
     }
 
     /// Runs a callback script at global level without disturbing the

@@ -40,6 +40,7 @@ pub type Tcl_TimerToken = *mut c_void;
 
 pub const TCL_OK: c_int = 0;
 pub const TCL_ERROR: c_int = 1;
+pub const TCL_RETURN: c_int = 2;
 pub const TCL_READABLE: c_int = 1 << 1;
 pub const TCL_WRITABLE: c_int = 1 << 2;
 pub const TCL_MODE_BLOCKING: c_int = 0;
@@ -110,6 +111,7 @@ pub type Tcl_ObjCmdProc = unsafe extern "C" fn(ClientData, *mut Tcl_Interp, TclS
 pub type Tcl_CmdDeleteProc = unsafe extern "C" fn(ClientData);
 pub type Tcl_TimerProc = unsafe extern "C" fn(ClientData);
 pub type Tcl_FileProc = unsafe extern "C" fn(ClientData, c_int);
+pub type Tcl_ChannelProc = unsafe extern "C" fn(ClientData, c_int);
 
 pub type DriverInputProc = unsafe extern "C" fn(ClientData, *mut c_char, c_int, *mut c_int) -> c_int;
 pub type DriverOutputProc = unsafe extern "C" fn(ClientData, *const c_char, c_int, *mut c_int) -> c_int;
@@ -329,6 +331,8 @@ stubs! {
     //  8.6  9.0
     1   1   => fn Tcl_PkgRequireEx(interp: *mut Tcl_Interp, name: *const c_char, version: *const c_char, exact: c_int, client_data: *mut c_void) -> *const c_char;
     0   0   => fn Tcl_PkgProvideEx(interp: *mut Tcl_Interp, name: *const c_char, version: *const c_char, client_data: *const c_void) -> c_int;
+    89  89  => fn Tcl_CreateChannelHandler(chan: Tcl_Channel, mask: c_int, proc_: Tcl_ChannelProc, data: ClientData);
+    101 101 => fn Tcl_DeleteChannelHandler(chan: Tcl_Channel, proc_: Tcl_ChannelProc, data: ClientData);
     9   9   => fn Tcl_CreateFileHandler(fd: c_int, mask: c_int, proc_: Tcl_FileProc, data: ClientData);
     10  10  => fn Tcl_DeleteFileHandler(fd: c_int);
     19  19  => fn Tcl_DbDecrRefCount(obj: *mut Tcl_Obj, file: *const c_char, line: c_int);
