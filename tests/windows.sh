@@ -52,6 +52,37 @@ rm -rf "$scratch/pki" "$scratch/tmp"
 mkdir -p "$scratch/tmp"
 sh tests/certs/make-pki.sh "$scratch/pki" >/dev/null || { echo "tests/windows.sh: cannot make the test PKI"; exit 1; }
 
+# A CA of its own in the prefix's Windows certificate store (the current
+# user's ROOT store, as the registry keeps it: a Blob of serialized
+# properties, the certificate as property 32, under its SHA-1 thumbprint),
+# and a server certificate it signed, for the tests of the default trust
+# store (socket.test, constraint winstore). The previous run's CA goes.
+store='HKCU\Software\Microsoft\SystemCertificates\Root\Certificates'
+if [ -f "$scratch/winstore-thumbprint" ]; then
+    wine reg delete "$store\\$(cat "$scratch/winstore-thumbprint")" /f >/dev/null 2>&1
+fi
+(
+    cd "$scratch/pki" || exit 1
+    ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+    ec winstore-ca.key && ec winstore-server.key || exit 1
+    openssl req -x509 -new -key winstore-ca.key -subj "/O=Tcl TLS Tests/CN=Windows Store Test CA" -days 2 \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+        -out winstore-ca.pem 2>/dev/null || exit 1
+    openssl req -new -key winstore-server.key -subj /CN=localhost -out winstore-server.csr 2>/dev/null || exit 1
+    printf 'basicConstraints=CA:FALSE\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n' > winstore-server.ext
+    openssl x509 -req -in winstore-server.csr -CA winstore-ca.pem -CAkey winstore-ca.key -CAcreateserial \
+        -days 2 -extfile winstore-server.ext -out winstore-server.pem 2>/dev/null || exit 1
+) || { echo "tests/windows.sh: cannot make the Windows store CA"; exit 1; }
+le32() { printf '%02x%02x%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+der=$(openssl x509 -in "$scratch/pki/winstore-ca.pem" -outform DER | od -An -v -tx1 | tr -d ' \n')
+thumbprint=$(openssl x509 -in "$scratch/pki/winstore-ca.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+if wine reg add "$store\\$thumbprint" /v Blob /t REG_BINARY /d "$(le32 32)$(le32 1)$(le32 $((${#der} / 2)))$der" /f >/dev/null 2>&1; then
+    echo "$thumbprint" > "$scratch/winstore-thumbprint"
+else
+    echo "tests/windows.sh: could not add the test CA to the Windows certificate store"
+    rm -f "$scratch/pki/winstore-server.pem"
+fi
+
 win() { winepath -w "$1" 2>/dev/null; }
 TLS_TEST_BUILD_DIR=$(win "$repo/build/windows")
 TLS_TEST_PKI=$(win "$scratch/pki")
