@@ -45,6 +45,70 @@ if {![info exists ::pki]} {
     exec sh [file join $::testDir certs make-pki.sh] $::pki
 }
 
+# TLS_TEST_HOSTBRIDGE=PORT:TOKEN (tests/windows.sh, the Windows Tcl under
+# Wine): the Linux programs the tests use as peers (openssl, python3,
+# curl) run on the Linux side through tests/windows/hostbridge.tcl, as if
+# exec'd: `exec` of them, `open |` pipelines of them (a socket to the
+# program's stdin and stdout, whose `pid` is the Linux pid) and
+# `auto_execok`, so the tests that need them run here too.
+if {[info exists ::env(TLS_TEST_HOSTBRIDGE)]} {
+    lassign [split $::env(TLS_TEST_HOSTBRIDGE) :] ::hostPort ::hostToken
+    set ::hostTools {openssl python3 curl kill}
+    proc hostTool {words} {
+        set program [lindex [lsearch -inline -not -regexp $words {^-(ignorestderr|keepnewline|-)$}] 0]
+        expr {$program in $::hostTools}
+    }
+    proc hostRequest {mode words} {
+        set sock [socket 127.0.0.1 $::hostPort]
+        fconfigure $sock -translation binary
+        set request [encoding convertto utf-8 [list $::hostToken $mode $words]]
+        puts -nonewline $sock "[string length $request]\n$request"
+        flush $sock
+        return $sock
+    }
+    rename exec ::tcl::winExec
+    proc exec {args} {
+        if {![hostTool $args]} {
+            return [uplevel 1 [list ::tcl::winExec {*}$args]]
+        }
+        set sock [hostRequest exec $args]
+        gets $sock length
+        set reply [read $sock $length]
+        close $sock
+        lassign $reply code result
+        return -code [expr {$code ? "error" : "ok"}] $result
+    }
+    rename open ::tcl::winOpen
+    proc open {args} {
+        set name [lindex $args 0]
+        if {![string match |* $name] || ![hostTool [string range $name 1 end]]} {
+            return [uplevel 1 [list ::tcl::winOpen {*}$args]]
+        }
+        set sock [hostRequest pipe [string range $name 1 end]]
+        lassign [gets $sock] status pids
+        if {$status ne "ok"} {
+            close $sock
+            return -code error $pids
+        }
+        set ::hostPids($sock) $pids
+        return $sock
+    }
+    rename pid ::tcl::winPid
+    proc pid {args} {
+        if {[llength $args] == 1 && [info exists ::hostPids([lindex $args 0])]} {
+            return $::hostPids([lindex $args 0])
+        }
+        return [uplevel 1 [list ::tcl::winPid {*}$args]]
+    }
+    rename auto_execok ::tcl::winAutoExecok
+    proc auto_execok {name} {
+        if {$name in $::hostTools} {
+            return [list $name]
+        }
+        return [::tcl::winAutoExecok $name]
+    }
+}
+
 foreach tool {openssl python3 curl} {
     testConstraint $tool [expr {[auto_execok $tool] ne ""}]
 }

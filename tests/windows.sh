@@ -83,6 +83,23 @@ else
     rm -f "$scratch/pki/winstore-server.pem"
 fi
 
+# The Linux peers (openssl, python3, curl) through tests/windows/hostbridge.tcl:
+# it runs while its stdin (fd 3 here) is open, and on loopback only, for
+# requests that carry this run's token.
+token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+rm -f "$scratch/hostbridge.port" "$scratch/hostbridge.in"
+mkfifo "$scratch/hostbridge.in"
+tclsh tests/windows/hostbridge.tcl "$token" "$scratch/hostbridge.port" <"$scratch/hostbridge.in" >"$scratch/hostbridge.log" 2>&1 &
+bridge=$!
+exec 3>"$scratch/hostbridge.in"
+trap 'exec 3>&-; wait $bridge 2>/dev/null' EXIT
+for _ in $(seq 50); do
+    [ -s "$scratch/hostbridge.port" ] && break
+    sleep 0.1
+done
+[ -s "$scratch/hostbridge.port" ] || { echo "tests/windows.sh: the host bridge did not start"; exit 1; }
+export TLS_TEST_HOSTBRIDGE="$(cat "$scratch/hostbridge.port"):$token"
+
 win() { winepath -w "$1" 2>/dev/null; }
 TLS_TEST_BUILD_DIR=$(win "$repo/build/windows")
 TLS_TEST_PKI=$(win "$scratch/pki")
