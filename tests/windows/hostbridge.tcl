@@ -12,7 +12,8 @@
 #   pipe  opens `|ARGS` read-write, answers a line with the pipeline's
 #         pids, then relays bytes both ways: EOF from the connection closes
 #         the program's stdin, its end of output closes the connection.
-# Children still running when the bridge ends are killed.
+# `kill` is only for the bridge's own children; those still running when
+# the bridge ends are killed.
 set token [lindex $argv 0]
 set allowed {openssl python3 curl kill}
 set children {}
@@ -20,6 +21,18 @@ set children {}
 proc unixPaths {arg} {
     regsub -all {(?i)\mz:[/\\]} $arg / arg
     return $arg
+}
+
+# Whether process $p is a child of this bridge (its parent pid, from
+# /proc, is ours), so that a kill never reaches a process it did not start.
+proc ourChild {p} {
+    if {![string is integer -strict $p] || $p ni $::children || [catch {open /proc/$p/stat} f]} {
+        return 0
+    }
+    set stat [read $f]
+    close $f
+    set fields [split [string range $stat [expr {[string last ")" $stat] + 2}] end]]
+    expr {[lindex $fields 1] == [pid]}
 }
 
 proc accept {sock addr port} {
@@ -36,6 +49,15 @@ proc accept {sock addr port} {
         reply $sock 1 "hostbridge: $program is not allowed"
         close $sock
         return
+    }
+    if {$program eq "kill"} {
+        foreach p [lrange $args 1 end] {
+            if {![string match -* $p] && ![ourChild $p]} {
+                reply $sock 1 "hostbridge: $p is not a process of ours"
+                close $sock
+                return
+            }
+        }
     }
     switch -- $mode {
         exec {
@@ -98,5 +120,7 @@ fileevent stdin readable {
 }
 vwait ::done
 foreach p $children {
-    catch {exec kill $p}
+    if {[ourChild $p]} {
+        catch {exec kill $p}
+    }
 }
