@@ -8,8 +8,10 @@ namespace eval ::tls {
     # Options given to tls::init, used by every tls::socket.
     variable defaults {}
     # Verbosity of the sample callbacks below (see the manual's Debug
-    # section); not recommended.
+    # section); not recommended. tls::log passes messages up to this
+    # level to the command prefix logcmd (TclTLS's tclLog by default).
     variable debug 0
+    variable logcmd tclLog
     # The command that makes the underlying TCP socket.
     variable socketCmd ::socket
 }
@@ -36,6 +38,7 @@ namespace eval ::tls {
         -command -dhparams -key -keyfile -model -password -post_handshake
         -request -require -security_level -servername -session_id -ssl2
         -ssl3 -tls1 -tls1.1 -tls1.2 -tls1.3 -validatecommand
+        -crlcheck -crlfile -groups -keylog -pin -pkcs12 -sni -timeout
     }
     # The second spellings tls::import also accepts.
     variable importAliases {-ciphers -securitylevel -vcmd -validate_command -callback}
@@ -165,6 +168,10 @@ proc ::tls::callback {option args} {
         }
         info {
             lassign $args chan major minor message type
+            # The state per channel, for tls::xhandshake (TclTLS's array
+            # tls::$chan: handshake start/done, alert read/write, ...).
+            upvar #0 ::tls::$chan state
+            set state($major) $minor
             Log 2 "TLS/$chan: $major/$minor: $message ($type)"
         }
         message {
@@ -216,9 +223,138 @@ proc ::tls::password {{option password} {rwflag 0} {size 0}} {
     return ""
 }
 
-proc ::tls::Log {level message} {
+# tls::log level message: TclTLS's logger. Messages of a level up to
+# tls::debug go to the command prefix tls::logcmd (none if it is empty).
+proc ::tls::log {level message} {
     variable debug
-    if {$debug >= $level} {
-        puts stderr $message
+    variable logcmd
+    if {$level > $debug || $logcmd eq ""} {
+        return
     }
+    uplevel #0 [linsert $logcmd end $message]
+}
+proc ::tls::Log {level message} {
+    log $level $message
+}
+
+# tls::xhandshake chan: waits in the event loop until the handshake that
+# tls::callback records (as -command) is done; 1 when it is, 0 if the
+# record goes away (the channel's state array is unset).
+proc ::tls::xhandshake {chan} {
+    upvar #0 ::tls::$chan state
+    while {![info exists state(handshake)] || $state(handshake) ne "done"} {
+        vwait ::tls::${chan}(handshake)
+        if {![info exists state(handshake)]} {
+            return 0
+        }
+    }
+    return 1
+}
+
+# --- Files in Tcl's virtual filesystems ---
+
+# tls::IsVirtual path: whether path lies in a filesystem other than the
+# native one (zipfs, a tclvfs mount), which OpenSSL cannot open.
+proc ::tls::IsVirtual {path} {
+    if {[catch {file system $path} fs]} {
+        return 0
+    }
+    expr {[lindex $fs 0] ne "native"}
+}
+
+# tls::ReadVirtual path: {size mtime bytes} of a file in a virtual
+# filesystem, read through Tcl for tls::import; empty for a native path.
+proc ::tls::ReadVirtual {path} {
+    if {![IsVirtual $path]} {
+        return {}
+    }
+    if {![file isfile $path]} {
+        return -code error "no such file"
+    }
+    file stat $path stat
+    set f [open $path r]
+    fconfigure $f -translation binary
+    set data [read $f]
+    close $f
+    list $stat(size) $stat(mtime) $data
+}
+
+# --- TclTLS's other commands ---
+
+# tls::build-info ?option?: the Tcl 9 convention (tcl::build-info).
+# Without an option, VERSION+TAG.TAG...; "version" and "patchlevel" give
+# the version, "commit" the source commit (not recorded: empty),
+# "compiler" the compiler; any other word, whether it is one of the tags.
+proc ::tls::build-info {{option ""}} {
+    set version [package present tls]
+    regexp {^\S+ (\S+)} [version] -> openssl
+    set tags [list rust openssl-$openssl [expr {[package vsatisfies [info tclversion] 9.0-] ? "tcl9" : "tcl8"}]]
+    switch -exact -- $option {
+        "" {return $version+[join $tags .]}
+        version - patchlevel {return $version}
+        commit {return ""}
+        compiler {return rustc}
+        default {return [expr {$option in $tags}]}
+    }
+}
+
+# tls::misc req keysize keyfile certfile ?info?
+# tls::misc strreq keysize keyvar certvar ?info?
+#   TclTLS's undocumented generator: an RSA key of keysize bits and a
+#   self-signed certificate, written to the files (req) or stored in the
+#   caller's variables (strreq) as PEM. info is a list of days (365),
+#   serial (0) and the subject fields C ST L O OU CN Email.
+proc ::tls::misc {args} {
+    if {[llength $args] < 1} {
+        return -code error -errorcode {TCL WRONGARGS} "wrong # args: should be \"tls::misc subcommand ?args?\""
+    }
+    set args [lassign $args command]
+    if {$command ni {req strreq}} {
+        return -code error -errorcode [list TCL LOOKUP INDEX command $command] \
+            "bad command \"$command\": must be req or strreq"
+    }
+    if {[llength $args] < 3 || [llength $args] > 4} {
+        return -code error -errorcode {TCL WRONGARGS} \
+            "wrong # args: should be \"tls::misc $command keysize keyfile certfile ?info?\""
+    }
+    lassign $args keysize keyout certout info
+    if {![string is integer -strict $keysize]} {
+        return -code error -errorcode {TCL VALUE NUMBER} "expected integer but got \"$keysize\""
+    }
+    if {$command eq "strreq"} {
+        upvar 1 $keyout keyText $certout certText
+        set keyText ""
+        set certText ""
+    }
+    if {[llength $info] % 2} {
+        return -code error "Information list must have even number of arguments"
+    }
+    set days 365
+    set serial 0
+    set subject {}
+    foreach {field value} $info {
+        switch -exact -- $field {
+            days - serial {
+                if {![string is integer -strict $value]} {
+                    return -code error -errorcode {TCL VALUE NUMBER} "expected integer but got \"$value\""
+                }
+                set $field $value
+            }
+            C - ST - L - O - OU - CN - Email {lappend subject $field $value}
+            default {return -code error "Unknown parameter"}
+        }
+    }
+    lassign [MakeCertificate $keysize $days $serial $subject] key cert
+    if {$command eq "strreq"} {
+        set keyText $key
+        set certText $cert
+        return
+    }
+    foreach {file text} [list $keyout $key $certout $cert] {
+        set f [open $file w 0600]
+        fconfigure $f -translation lf
+        puts -nonewline $f $text
+        close $f
+    }
+    return
 }

@@ -20,6 +20,8 @@ use openssl::ex_data::Index;
 use openssl::ssl::{AlpnError, ClientHelloResponse, NameType, SniError, Ssl, SslAlert, SslContext, SslRef, SslSession};
 use openssl::x509::{X509StoreContextRef, X509VerifyResult};
 
+use crate::config::Pin;
+use crate::error::ErrorKind;
 use crate::status::status_obj;
 use crate::tcl::sys::Tcl_Interp;
 use crate::tcl::{Interp, Obj};
@@ -99,6 +101,14 @@ fn tcl_integer(text: &str) -> Option<IntValue> {
     })
 }
 
+/// Why a callback ended the handshake: the channel's error is
+/// `{TLS KIND detail}` with `handshake failed: why`.
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub detail: String,
+    pub why: String,
+}
+
 /// The scripts and identity of one connection.
 pub struct Hooks {
     interp: InterpHandle,
@@ -107,7 +117,9 @@ pub struct Hooks {
     validate: Option<String>,
     require: bool,
     /// Why a callback ended the handshake, for the channel's error.
-    failure: Mutex<Option<String>>,
+    failure: Mutex<Option<Failure>>,
+    /// `-pin`: some certificate of the verified chain must match one.
+    pins: Vec<Pin>,
     /// Where this client's sessions are remembered.
     session_key: Option<String>,
     /// The interpreter's thread: after `thread::transfer` the scripts
@@ -116,7 +128,7 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    pub fn new(interp: *mut Tcl_Interp, channel: &str, command: Option<String>, validate: Option<String>, require: bool, session_key: Option<String>) -> Hooks {
+    pub fn new(interp: *mut Tcl_Interp, channel: &str, command: Option<String>, validate: Option<String>, require: bool, session_key: Option<String>, pins: Vec<Pin>) -> Hooks {
         Hooks {
             interp: InterpHandle(interp),
             channel: channel.to_string(),
@@ -124,6 +136,7 @@ impl Hooks {
             validate,
             require,
             failure: Mutex::new(None),
+            pins,
             session_key,
             thread: std::thread::current().id(),
         }
@@ -165,13 +178,17 @@ impl Hooks {
     }
 
     fn record_failure(&self, message: String) {
+        self.record(Failure { kind: ErrorKind::Handshake, detail: "CALLBACK".into(), why: message });
+    }
+
+    fn record(&self, failure: Failure) {
         if let Ok(mut slot) = self.failure.lock() {
-            slot.get_or_insert(message);
+            slot.get_or_insert(failure);
         }
     }
 
     /// Why a callback refused the handshake, once.
-    pub fn take_failure(&self) -> Option<String> {
+    pub fn take_failure(&self) -> Option<Failure> {
         self.failure.lock().ok().and_then(|mut slot| slot.take())
     }
 
@@ -237,6 +254,35 @@ pub fn attach(ssl: &mut SslRef, hooks: Hooks, verify_mode: openssl::ssl::SslVeri
 
 fn verify(hooks: &Hooks, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
     crate::tcl::test_panic("verify");
+    let allowed = verify_script(hooks, ok, ctx);
+    // The leaf comes last, when the whole chain has been built.
+    if allowed && ctx.error_depth() == 0 && !hooks.pins.is_empty() && !chain_matches_pins(ctx, &hooks.pins) {
+        let pins: Vec<&str> = hooks.pins.iter().map(|p| p.text.as_str()).collect();
+        hooks.record(Failure {
+            kind: ErrorKind::Verify,
+            detail: "PIN".into(),
+            why: format!("certificate pin mismatch: no certificate of the chain matches -pin {{{}}}", pins.join(" ")),
+        });
+        ctx.set_error(X509VerifyResult::APPLICATION_VERIFICATION);
+        return false;
+    }
+    allowed
+}
+
+/// Whether the SHA-256 of some chain certificate's SubjectPublicKeyInfo
+/// is one of `pins`.
+fn chain_matches_pins(ctx: &X509StoreContextRef, pins: &[Pin]) -> bool {
+    let Some(chain) = ctx.chain() else { return false };
+    chain.iter().any(|cert| {
+        let spki = cert.public_key().and_then(|key| key.public_key_to_der());
+        let digest = spki.and_then(|der| openssl::hash::hash(openssl::hash::MessageDigest::sha256(), &der));
+        digest.map(|d| pins.iter().any(|p| p.digest == *d)).unwrap_or(false)
+    })
+}
+
+/// The verdict of `-validatecommand` (or, without one, of `-require`) on
+/// one certificate.
+fn verify_script(hooks: &Hooks, ok: bool, ctx: &mut X509StoreContextRef) -> bool {
     if hooks.validate.is_none() {
         return crate::config::passes_verification(ok, hooks.require);
     }

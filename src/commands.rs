@@ -9,7 +9,7 @@ use crate::callbacks::{self, Hooks};
 use crate::channel::driver::{self, Shell};
 use crate::channel::lower::LowerChannel;
 use crate::channel::{Stall, TlsChannel};
-use crate::config::{takes_bytes, RawValue, TlsConfig};
+use crate::config::{takes_bytes, takes_lists, RawValue, TlsConfig};
 use crate::context::{context_for, new_connection};
 use crate::engine::TlsEngine;
 use crate::error::{ErrorKind, Result, TlsError};
@@ -33,6 +33,10 @@ pub const COMMANDS: &[(&str, Command)] = &[
     ("::tls::ciphers", ciphers),
     ("::tls::protocols", protocols),
     ("::tls::version", version),
+    // Issue 17's commands.
+    ("::tls::exportkey", exportkey),
+    // The engine of tls::misc (library/tls.tcl).
+    ("::tls::MakeCertificate", make_certificate),
 ];
 
 /// The one trampoline for every command: catches panics, converts results.
@@ -95,14 +99,21 @@ fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, RawValue)>> {
         let last = objv[objv.len() - 1].text();
         return Err(TlsError::new(ErrorKind::Option, last.as_str(), format!("value for \"{last}\" missing")));
     }
-    Ok(objv
-        .chunks(2)
+    objv.chunks(2)
         .map(|pair| {
             let name = pair[0].text();
             let bytes = takes_bytes(&name).then(|| pair[1].byte_vec());
-            (name, RawValue { text: pair[1].text(), bytes })
+            let lists = if takes_lists(&name) { Some(nested_list(&name, &pair[1])?) } else { None };
+            Ok((name, RawValue { text: pair[1].text(), bytes, lists }))
         })
-        .collect())
+        .collect()
+}
+
+/// A list of lists, split by Tcl.
+fn nested_list(option: &str, value: &Obj) -> Result<Vec<Vec<String>>> {
+    let not_list = || TlsError::new(ErrorKind::Value, option, format!("bad value for {option}: not a list"));
+    let outer = value.elements().ok_or_else(not_list)?;
+    outer.iter().map(|element| element.elements().map(|words| words.iter().map(Obj::text).collect()).ok_or_else(not_list)).collect()
 }
 
 fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
@@ -120,6 +131,11 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
         if let Some((option, _)) = pairs.iter().find(|(n, _)| crate::config::FILE_OPTIONS.contains(&n.as_str())) {
             return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter")));
         }
+        // -sni entries name files too.
+        let inner = pairs.iter().filter_map(|(_, v)| v.lists.as_ref()).flatten().flatten();
+        if let Some(option) = inner.clone().find(|w| crate::config::FILE_OPTIONS.contains(&w.as_str())) {
+            return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter (in -sni)")));
+        }
     }
     let mut config = TlsConfig::parse(&pairs)?;
     let context = match config.model.clone() {
@@ -134,6 +150,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
             model_context
         }
         None => {
+            read_virtual_files(interp, &mut config)?;
             let mut password = |rwflag: bool, size: usize| password_callback(interp, config.password.as_deref(), rwflag, size);
             context_for(&config.clone(), &mut password)?
         }
@@ -147,13 +164,47 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     if let Some(key) = &session_key {
         callbacks::resume(&mut ssl, &context, key, config.session_id.as_deref());
     }
-    let hooks = Hooks::new(interp.0, &name, config.command.clone(), config.validatecommand.clone(), config.require(), session_key);
+    let hooks = Hooks::new(interp.0, &name, config.command.clone(), config.validatecommand.clone(), config.require(), session_key, config.pins.clone());
     callbacks::attach(&mut ssl, hooks, config.verify_mode());
     let engine = TlsEngine::new(ssl, expected)?;
     let tls = TlsChannel::new(engine, LowerChannel::new(chan), config.share(), context);
     // SAFETY: live interpreter and channel.
     unsafe { driver::stack(interp.0, chan, tls)? };
     Ok(Obj::string(&name))
+}
+
+/// Reads the files of `config` that live in a Tcl virtual filesystem
+/// (zipfs, tclvfs) through Tcl (`tls::ReadVirtual` in `tls.tcl`), since
+/// OpenSSL can open only native files; native paths are left to OpenSSL
+/// and `std::fs` as before. Without `tls.tcl` (a bare `load`), every
+/// path is native.
+fn read_virtual_files(interp: Interp, config: &mut TlsConfig) -> Result<()> {
+    let (code, found) = interp.eval_global(&Obj::string("info commands ::tls::ReadVirtual"));
+    if code != sys::TCL_OK || found.text().is_empty() {
+        return Ok(());
+    }
+    let call = |proc_: &str, path: &str| interp.eval_global(&Obj::list([Obj::string(proc_), Obj::string(path)]));
+    if let Some(dir) = config.cadir.clone() {
+        let (code, result) = call("::tls::IsVirtual", &dir);
+        if code == sys::TCL_OK && result.text() == "1" {
+            return Err(TlsError::new(ErrorKind::File, dir.as_str(), format!("-cadir \"{dir}\": OpenSSL cannot search a directory in a virtual filesystem (use -cafile)")));
+        }
+    }
+    for (option, path) in config.file_paths() {
+        if config.virtual_file(&path).is_some() {
+            continue;
+        }
+        let (code, result) = call("::tls::ReadVirtual", &path);
+        if code != sys::TCL_OK {
+            return Err(TlsError::new(ErrorKind::File, path.as_str(), format!("{option} \"{path}\": {}", result.text())));
+        }
+        let items = result.elements().unwrap_or_default();
+        if let [size, mtime, data] = items.as_slice() {
+            let number = |o: &Obj| o.text().parse::<i64>().unwrap_or(0);
+            config.virtual_files.push(crate::config::VirtualFile { path: path.clone(), data: data.byte_vec(), size: number(size).max(0) as u64, mtime: number(mtime) });
+        }
+    }
+    Ok(())
 }
 
 /// Runs the `-password` script (or `tls::password` if defined) with the
@@ -298,4 +349,55 @@ fn version(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
         return Err(wrong_args(""));
     }
     Ok(Obj::string(openssl::version::version()))
+}
+
+/// Bytes of keying material `tls::exportkey` gives at most.
+const EXPORT_LIMIT: i32 = 16384;
+
+/// `tls::exportkey channel label length ?context?`: RFC 5705 / RFC 8446
+/// keying material (`SSL_export_keying_material`) as a byte array. Without
+/// `context` none is used, which for TLS 1.2 differs from an empty one.
+fn exportkey(interp: Interp, objv: &[Obj]) -> Result<Obj> {
+    if !(4..=5).contains(&objv.len()) {
+        return Err(wrong_args("channel label length ?context?"));
+    }
+    let name = objv[1].text();
+    let label = objv[2].text();
+    let length = crate::config::parse_int("length", &objv[3].text())?;
+    if !(1..=EXPORT_LIMIT).contains(&length) {
+        return Err(TlsError::new(ErrorKind::Value, "length", format!("bad length \"{}\": must be an integer from 1 to {EXPORT_LIMIT}", objv[3].text())));
+    }
+    let context = objv.get(4).map(Obj::byte_vec);
+    with_layer(interp, &name, |layer| {
+        let ssl = layer.ssl();
+        if !ssl.is_init_finished() {
+            return Err(TlsError::new(ErrorKind::Channel, "HANDSHAKE", format!("channel \"{name}\": the handshake is not complete")));
+        }
+        let mut material = vec![0u8; length as usize];
+        ssl.export_keying_material(&mut material, &label, context.as_deref())
+            .map_err(|e| TlsError::ssl(ErrorKind::Ssl, &format!("cannot export keying material for label \"{label}\""), &e))?;
+        Ok(Obj::bytes(&material))
+    })
+}
+
+/// `tls::MakeCertificate keysize days serial {field value ...}`: a new
+/// RSA key and a self-signed certificate as `{keyPem certPem}`, for
+/// `tls::misc req` and `strreq` in `tls.tcl`, which check the arguments
+/// as TclTLS does and write the files or variables.
+fn make_certificate(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
+    if objv.len() != 5 {
+        return Err(wrong_args("keysize days serial subject"));
+    }
+    let number = |i: usize, what: &str| -> Result<u32> {
+        let n = crate::config::parse_int(what, &objv[i].text())?;
+        u32::try_from(n).map_err(|_| TlsError::new(ErrorKind::Value, what, format!("bad {what} \"{n}\": must not be negative")))
+    };
+    let words = objv[4].elements().ok_or_else(|| TlsError::new(ErrorKind::Value, "subject", "the subject is not a list"))?;
+    if !words.len().is_multiple_of(2) {
+        return Err(TlsError::new(ErrorKind::Value, "subject", "Information list must have even number of arguments"));
+    }
+    let subject = words.chunks(2).map(|pair| (pair[0].text(), pair[1].text())).collect();
+    let request = crate::certgen::Request { key_bits: number(1, "keysize")?, days: number(2, "days")?, serial: number(3, "serial")?, subject };
+    let (key, cert) = crate::certgen::self_signed(&request)?;
+    Ok(Obj::list([Obj::string(&key), Obj::string(&cert)]))
 }

@@ -19,12 +19,21 @@ pub struct RawValue {
     /// The byte-array form, filled in only for options that take binary
     /// strings (see [`takes_bytes`]).
     pub bytes: Option<Vec<u8>>,
+    /// The list form, filled in only for options that take nested lists
+    /// (see [`takes_lists`]): each element and the words of that element,
+    /// split by Tcl.
+    pub lists: Option<Vec<Vec<String>>>,
 }
 
 impl RawValue {
     pub fn text(text: &str) -> RawValue {
-        RawValue { text: text.to_string(), bytes: None }
+        RawValue { text: text.to_string(), bytes: None, lists: None }
     }
+}
+
+/// Options whose values are lists of lists, split by the command layer.
+pub fn takes_lists(name: &str) -> bool {
+    name == "-sni"
 }
 
 /// The options of `tls::import`, in the order of the error message. The
@@ -39,11 +48,17 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-cipher",
     "-ciphersuites",
     "-command",
+    "-crlcheck",
+    "-crlfile",
     "-dhparams",
+    "-groups",
     "-key",
     "-keyfile",
+    "-keylog",
     "-model",
     "-password",
+    "-pin",
+    "-pkcs12",
     "-post_handshake",
     "-request",
     "-require",
@@ -51,8 +66,10 @@ pub const IMPORT_OPTIONS: &[&str] = &[
     "-server",
     "-servername",
     "-session_id",
+    "-sni",
     "-ssl2",
     "-ssl3",
+    "-timeout",
     "-tls1",
     "-tls1.1",
     "-tls1.2",
@@ -200,6 +217,188 @@ pub struct TlsConfig {
     pub password: Option<String>,
     pub validatecommand: Option<String>,
     pub model: Option<String>,
+    // Issue 17's options.
+    /// `-groups`: key-exchange groups in order of preference (empty: OpenSSL's).
+    pub groups: Vec<String>,
+    /// `-keylog`: the NSS key log file (instead of `SSLKEYLOGFILE`).
+    pub keylog: Option<String>,
+    /// `-pin`: SPKI SHA-256 pins, one of which the verified chain must hold.
+    pub pins: Vec<Pin>,
+    /// `-crlfile`: PEM certificate revocation lists.
+    pub crlfile: Option<String>,
+    /// `-crlcheck`: which certificates must not be revoked (`None`: the
+    /// leaf when there is a `-crlfile`).
+    pub crlcheck: Option<CrlCheck>,
+    /// `-pkcs12`: certificate, key and chain in one PKCS#12 file.
+    pub pkcs12: Option<String>,
+    /// `-timeout`: milliseconds the handshake may take from the import.
+    pub timeout: Option<u64>,
+    /// `-sni`: a server's certificate per server name, in order.
+    pub sni: Vec<SniEntry>,
+    /// Files of the options above that live in a Tcl virtual filesystem
+    /// (zipfs, tclvfs), read through Tcl by the command layer.
+    pub virtual_files: Vec<VirtualFile>,
+}
+
+/// The contents of a file read through Tcl's filesystem, with the size
+/// and modification time that key the context cache.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VirtualFile {
+    pub path: String,
+    pub data: Vec<u8>,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+impl TlsConfig {
+    /// The virtual file at `path`, if the command layer read one.
+    pub fn virtual_file(&self, path: &str) -> Option<&VirtualFile> {
+        self.virtual_files.iter().find(|f| f.path == path)
+    }
+
+    /// Every file option of this configuration and of its `-sni` entries
+    /// (without `-cadir`, which OpenSSL reads itself), for the command
+    /// layer to read the ones in a virtual filesystem.
+    pub fn file_paths(&self) -> Vec<(&'static str, String)> {
+        let mut paths: Vec<(&'static str, String)> = self.files().into_iter().filter(|(o, _)| *o != "-cadir").filter_map(|(o, p)| Some((o, p.clone()?))).collect();
+        for entry in &self.sni {
+            for (option, value) in &entry.options {
+                if let Some(known) = FILE_OPTIONS.iter().find(|o| **o == option) {
+                    paths.push((known, value.clone()));
+                }
+            }
+        }
+        paths
+    }
+}
+
+/// One `-sni` entry: a glob pattern for the server name, and the
+/// identity options used for names it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SniEntry {
+    pub pattern: String,
+    pub options: Vec<(String, String)>,
+}
+
+/// The options an `-sni` entry may give.
+pub const SNI_OPTIONS: &[&str] = &["-cert", "-certfile", "-key", "-keyfile", "-pkcs12"];
+
+impl SniEntry {
+    /// Whether the server name `name` matches the pattern: a glob (`*` any
+    /// run of characters, `?` one), without regard to case.
+    pub fn matches(&self, name: &str) -> bool {
+        glob_match(&self.pattern.to_ascii_lowercase(), &name.to_ascii_lowercase())
+    }
+
+    /// `config` with this entry's identity instead of its own.
+    pub fn apply_to(&self, config: &TlsConfig) -> Result<TlsConfig> {
+        let mut sub = config.clone();
+        sub.sni.clear();
+        (sub.cert, sub.key, sub.certfile, sub.keyfile, sub.pkcs12) = (None, None, None, None, None);
+        let pairs: Vec<(String, RawValue)> = self
+            .options
+            .iter()
+            .map(|(name, value)| {
+                let mut raw = RawValue::text(value);
+                if takes_bytes(name) {
+                    raw.bytes = Some(value.chars().map(|c| c as u32 as u8).collect());
+                }
+                (name.clone(), raw)
+            })
+            .collect();
+        sub.apply(&pairs)?;
+        Ok(sub)
+    }
+}
+
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`.
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+fn parse_sni(value: &RawValue) -> Result<Vec<SniEntry>> {
+    let bad = |why: String| TlsError::new(ErrorKind::Value, "-sni", format!("bad value for -sni: {why}"));
+    let Some(elements) = &value.lists else {
+        return Ok(Vec::new());
+    };
+    if elements.len() % 2 != 0 {
+        return Err(bad("must be a list of name patterns and option lists".into()));
+    }
+    let mut entries = Vec::new();
+    for pair in elements.chunks(2) {
+        let pattern = pair[0].join(" ");
+        let words = &pair[1];
+        if words.len() % 2 != 0 {
+            return Err(bad(format!("the options for \"{pattern}\" must be option value pairs")));
+        }
+        let mut options = Vec::new();
+        for option in words.chunks(2) {
+            if !SNI_OPTIONS.contains(&option[0].as_str()) {
+                return Err(bad(format!("bad option \"{}\" for \"{pattern}\": must be {}", option[0], SNI_OPTIONS.join(", "))));
+            }
+            options.push((option[0].clone(), option[1].clone()));
+        }
+        if options.is_empty() {
+            return Err(bad(format!("no certificate for \"{pattern}\"")));
+        }
+        entries.push(SniEntry { pattern, options });
+    }
+    Ok(entries)
+}
+
+/// `-crlcheck none|leaf|chain`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CrlCheck {
+    None,
+    Leaf,
+    Chain,
+}
+
+/// One `-pin` element: `sha256/BASE64` (also curl's `sha256//BASE64`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Pin {
+    /// As the script wrote it, for messages.
+    pub text: String,
+    /// The SHA-256 digest of a DER SubjectPublicKeyInfo.
+    pub digest: Vec<u8>,
+}
+
+impl Pin {
+    fn parse(text: &str) -> Result<Pin> {
+        let bad = |why: &str| TlsError::new(ErrorKind::Value, "-pin", format!("bad pin \"{text}\" for -pin: {why}"));
+        let encoded = text.strip_prefix("sha256/").ok_or_else(|| bad("must be sha256/BASE64"))?;
+        // Base64 may itself start with "/": curl's second slash is taken
+        // off only when the rest does not decode to a digest.
+        let decode = |b64: &str| openssl::base64::decode_block(b64).ok();
+        let digest = match (decode(encoded), encoded.strip_prefix('/').and_then(decode)) {
+            (Some(d), _) if d.len() == 32 => d,
+            (_, Some(d)) => d,
+            (Some(d), None) => d,
+            (None, None) => return Err(bad("not base64")),
+        };
+        if digest.len() != 32 {
+            return Err(bad(&format!("a SHA-256 digest is 32 bytes, not {}", digest.len())));
+        }
+        Ok(Pin { text: text.to_string(), digest })
+    }
 }
 
 /// Configurations in use on this thread, for [`TlsConfig::share`].
@@ -283,6 +482,28 @@ impl TlsConfig {
             "-tls1.2" => self.protocols.tls1_2 = flag()?,
             "-tls1.3" => self.protocols.tls1_3 = flag()?,
             "-validatecommand" => self.validatecommand = non_empty_text(&value.text),
+            // Issue 17's options.
+            "-groups" => self.groups = parse_list(&value.text),
+            "-keylog" => self.keylog = non_empty_text(&value.text),
+            "-crlfile" => self.crlfile = non_empty_text(&value.text),
+            "-pkcs12" => self.pkcs12 = non_empty_text(&value.text),
+            "-sni" => self.sni = parse_sni(value)?,
+            "-timeout" => {
+                let ms = parse_int(option, &value.text)?;
+                if ms < 0 {
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{}\" for -timeout: must be a number of milliseconds, 0 for none", value.text)));
+                }
+                self.timeout = (ms > 0).then_some(ms as u64);
+            }
+            "-crlcheck" => {
+                self.crlcheck = Some(match value.text.as_str() {
+                    "none" => CrlCheck::None,
+                    "leaf" => CrlCheck::Leaf,
+                    "chain" => CrlCheck::Chain,
+                    other => return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{other}\" for -crlcheck: must be none, leaf, or chain"))),
+                })
+            }
+            "-pin" => self.pins = parse_list(&value.text).iter().map(|p| Pin::parse(p)).collect::<Result<_>>()?,
             _ => return Err(bad_option(name)),
         }
         Ok(())
@@ -296,7 +517,7 @@ impl TlsConfig {
     /// Whether to ask the peer for a certificate. `-require 1` forces it,
     /// as the 2.0 manual says.
     pub fn request(&self) -> bool {
-        self.require() || self.request.unwrap_or(!self.server)
+        self.require() || !self.pins.is_empty() || self.request.unwrap_or(!self.server)
     }
 
     /// The OpenSSL verify mode of `-request`/`-require` (the one place it
@@ -304,20 +525,46 @@ impl TlsConfig {
     pub fn verify_mode(&self) -> SslVerifyMode {
         match (self.request(), self.require()) {
             (false, _) => SslVerifyMode::NONE,
-            (true, true) if self.server => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            // A pinning server needs the client's certificate to check it.
+            (true, require) if self.server && (require || !self.pins.is_empty()) => SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
             (true, _) => SslVerifyMode::PEER,
         }
     }
 
     /// The files the configuration reads, by option (without `-castore`,
     /// a URI): their size and time stamp are part of the context cache key.
-    pub fn files(&self) -> [(&'static str, &Option<String>); 5] {
-        [("-certfile", &self.certfile), ("-keyfile", &self.keyfile), ("-cafile", &self.cafile), ("-cadir", &self.cadir), ("-dhparams", &self.dhparams)]
+    pub fn files(&self) -> [(&'static str, &Option<String>); 7] {
+        [
+            ("-certfile", &self.certfile),
+            ("-keyfile", &self.keyfile),
+            ("-cafile", &self.cafile),
+            ("-cadir", &self.cadir),
+            ("-dhparams", &self.dhparams),
+            // Issue 17's files.
+            ("-crlfile", &self.crlfile),
+            ("-pkcs12", &self.pkcs12),
+        ]
+    }
+
+    /// What `-crlcheck` and `-crlfile` ask to check.
+    pub fn crl_check(&self) -> CrlCheck {
+        self.crlcheck.unwrap_or(if self.crlfile.is_some() { CrlCheck::Leaf } else { CrlCheck::None })
     }
 }
 
 /// The options that read files or stores: refused in safe interpreters.
-pub const FILE_OPTIONS: &[&str] = &["-cafile", "-cadir", "-certfile", "-keyfile", "-dhparams", "-castore"];
+pub const FILE_OPTIONS: &[&str] = &[
+    "-cafile",
+    "-cadir",
+    "-certfile",
+    "-keyfile",
+    "-dhparams",
+    "-castore",
+    // Issue 17's file options.
+    "-keylog",
+    "-crlfile",
+    "-pkcs12",
+];
 
 /// Whether a certificate OpenSSL judged (`ok`) passes: without `-require`,
 /// a bad one is recorded (`verifyResult`) but does not end the handshake.
@@ -511,5 +758,120 @@ mod tests {
     fn alpn_is_a_list() {
         let c = parse(&[("-alpn", "h2 http/1.1")]).unwrap();
         assert_eq!(c.alpn, vec!["h2", "http/1.1"]);
+    }
+
+    // Issue 17's options.
+
+    #[test]
+    fn groups_are_a_list() {
+        let c = parse(&[("-groups", "X25519 P-256 ffdhe2048")]).unwrap();
+        assert_eq!(c.groups, vec!["X25519", "P-256", "ffdhe2048"]);
+        assert!(parse(&[]).unwrap().groups.is_empty());
+        assert!(parse(&[("-groups", "")]).unwrap().groups.is_empty());
+    }
+
+    #[test]
+    fn pins_are_checked() {
+        let digest = openssl::base64::encode_block(&[7u8; 32]);
+        let c = parse(&[("-pin", &format!("sha256/{digest} sha256//{digest}"))]).unwrap();
+        assert_eq!(c.pins.len(), 2);
+        assert_eq!(c.pins[0].digest, vec![7u8; 32]);
+        assert_eq!(c.pins[1].text, format!("sha256//{digest}"));
+        // A digest whose base64 starts with "/", in both forms.
+        let slash = openssl::base64::encode_block(&[0xfc; 32]);
+        assert!(slash.starts_with('/'));
+        for form in [format!("sha256/{slash}"), format!("sha256//{slash}")] {
+            assert_eq!(parse(&[("-pin", &form)]).unwrap().pins[0].digest, vec![0xfc; 32], "{form}");
+        }
+        // Pinning asks for the peer's certificate, a server's too.
+        let server = parse(&[("-server", "1"), ("-pin", &format!("sha256/{digest}"))]).unwrap();
+        assert!(server.request() && !server.require());
+        assert!(server.verify_mode().contains(SslVerifyMode::FAIL_IF_NO_PEER_CERT));
+        for (bad, why) in [("md5/AAAA", "must be sha256/BASE64"), ("sha256/!!!!", "not base64"), ("sha256/AAAA", "32 bytes, not 3")] {
+            let err = parse(&[("-pin", bad)]).unwrap_err();
+            assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-pin"]);
+            assert!(err.message().contains(bad) && err.message().contains(why), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn crl_options() {
+        assert_eq!(parse(&[]).unwrap().crl_check(), CrlCheck::None);
+        assert_eq!(parse(&[("-crlfile", "x.pem")]).unwrap().crl_check(), CrlCheck::Leaf);
+        assert_eq!(parse(&[("-crlfile", "x.pem"), ("-crlcheck", "chain")]).unwrap().crl_check(), CrlCheck::Chain);
+        assert_eq!(parse(&[("-crlcheck", "none"), ("-crlfile", "x.pem")]).unwrap().crl_check(), CrlCheck::None);
+        let err = parse(&[("-crlcheck", "all")]).unwrap_err();
+        assert_eq!(err.message(), "bad value \"all\" for -crlcheck: must be none, leaf, or chain");
+        assert!(parse(&[("-crlfile", "x.pem")]).unwrap().files().iter().any(|(o, p)| *o == "-crlfile" && p.is_some()));
+    }
+
+    #[test]
+    fn pkcs12_is_a_file_option() {
+        let c = parse(&[("-pkcs12", "id.p12")]).unwrap();
+        assert_eq!(c.pkcs12.as_deref(), Some("id.p12"));
+        assert!(c.files().iter().any(|(o, p)| *o == "-pkcs12" && p.is_some()));
+        assert!(FILE_OPTIONS.contains(&"-pkcs12"));
+    }
+
+    #[test]
+    fn timeout_is_milliseconds() {
+        assert_eq!(parse(&[("-timeout", "2500")]).unwrap().timeout, Some(2500));
+        assert_eq!(parse(&[("-timeout", "0")]).unwrap().timeout, None);
+        assert_eq!(parse(&[]).unwrap().timeout, None);
+        let err = parse(&[("-timeout", "-1")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-timeout"]);
+        assert!(parse(&[("-timeout", "soon")]).unwrap_err().message().contains("expected integer value for -timeout"));
+    }
+
+    #[test]
+    fn sni_entries() {
+        let mut raw = RawValue::text("ignored");
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        raw.lists = Some(vec![words(&["*.example.org"]), words(&["-certfile", "a.pem", "-keyfile", "a.key"]), words(&["b.test"]), words(&["-pkcs12", "b.p12"])]);
+        let mut config = TlsConfig::default();
+        config.set("-sni", &raw).unwrap();
+        assert_eq!(config.sni.len(), 2);
+        assert!(config.sni[0].matches("WWW.Example.org") && !config.sni[0].matches("example.org"));
+        assert!(config.sni[1].matches("b.test") && !config.sni[1].matches("bb.test"));
+        let sub = config.sni[1].apply_to(&TlsConfig { certfile: Some("default.pem".into()), ..config.clone() }).unwrap();
+        assert_eq!((sub.certfile, sub.pkcs12.as_deref(), sub.sni.len()), (None, Some("b.p12"), 0));
+        raw.lists = Some(vec![words(&["x"]), words(&["-cafile", "ca.pem"])]);
+        assert!(config.set("-sni", &raw).unwrap_err().message().contains("bad option \"-cafile\" for \"x\""));
+        raw.lists = Some(vec![words(&["x"])]);
+        assert!(config.set("-sni", &raw).is_err());
+    }
+
+    #[test]
+    fn globs() {
+        for (p, t, m) in [
+            ("*", "", true),
+            ("a*c", "abbbc", true),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("*.x", "a.b.x", true),
+            ("*.x", "x", false),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b", "ab c", false),
+        ] {
+            assert_eq!(glob_match(p, t), m, "{p} {t}");
+        }
+    }
+
+    #[test]
+    fn file_paths_include_sni_entries_but_not_cadir() {
+        let mut config = parse(&[("-cafile", "ca.pem"), ("-cadir", "dir"), ("-crlfile", "c.pem")]).unwrap();
+        config.sni.push(SniEntry { pattern: "x".into(), options: vec![("-certfile".into(), "x.pem".into()), ("-cert".into(), "DER".into())] });
+        let paths: Vec<String> = config.file_paths().into_iter().map(|(o, p)| format!("{o}={p}")).collect();
+        assert_eq!(paths, vec!["-cafile=ca.pem", "-crlfile=c.pem", "-certfile=x.pem"]);
+        config.virtual_files.push(VirtualFile { path: "ca.pem".into(), data: b"pem".to_vec(), size: 3, mtime: 1 });
+        assert_eq!(config.virtual_file("ca.pem").map(|f| f.size), Some(3));
+        assert!(config.virtual_file("c.pem").is_none());
+    }
+
+    #[test]
+    fn keylog_is_a_file_option() {
+        assert_eq!(parse(&[("-keylog", "/tmp/k")]).unwrap().keylog.as_deref(), Some("/tmp/k"));
+        assert_eq!(parse(&[("-keylog", "")]).unwrap().keylog, None);
+        assert!(FILE_OPTIONS.contains(&"-keylog"));
     }
 }

@@ -23,6 +23,7 @@
 
 pub mod buffer;
 pub mod callbacks;
+pub mod certgen;
 pub mod channel;
 pub mod commands;
 pub mod config;

@@ -490,6 +490,52 @@ pub fn trace_text(ssl: &SslRef, sent: bool, version: c_int, content_type: c_int,
     out
 }
 
+extern "C" {
+    fn SSL_group_to_name(ssl: *mut openssl_sys::SSL, id: c_int) -> *const c_char;
+}
+
+/// `SSL_CTRL_GET_NEGOTIATED_GROUP`, the control behind the
+/// `SSL_get_negotiated_group` macro.
+const SSL_CTRL_GET_NEGOTIATED_GROUP: c_int = 134;
+
+/// The key-exchange group of the handshake (`SSL_get_negotiated_group`),
+/// by its TLS name (`SSL_group_to_name`: `x25519`, `secp256r1`,
+/// `ffdhe2048`), or `None` when there was none (RSA key exchange,
+/// resumption without a new key share).
+pub fn negotiated_group(ssl: &SslRef) -> Option<String> {
+    // SAFETY: live SSL; this control only reads the handshake's state.
+    let id = unsafe { openssl_sys::SSL_ctrl(ssl.as_ptr(), SSL_CTRL_GET_NEGOTIATED_GROUP, 0, std::ptr::null_mut()) };
+    if id <= 0 {
+        return None;
+    }
+    let id = c_int::try_from(id).ok()?;
+    // SAFETY: live SSL; the call only looks the id up in the context's
+    // group table and returns a static string or NULL.
+    let name = unsafe { SSL_group_to_name(ssl.as_ptr(), id) };
+    if name.is_null() {
+        return Some(format!("group {id}"));
+    }
+    // SAFETY: non-NULL: a NUL-terminated string in a static table.
+    let name = unsafe { std::ffi::CStr::from_ptr(name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+extern "C" {
+    fn X509_STORE_add_crl(store: *mut openssl_sys::X509_STORE, crl: *mut openssl_sys::X509_CRL) -> c_int;
+}
+
+/// `X509_STORE_add_crl`: a revocation list for the store's verifications
+/// (the store takes its own reference).
+pub fn add_crl(store: &mut openssl::x509::store::X509StoreBuilderRef, crl: &openssl::x509::X509CrlRef) -> Result<(), ErrorStack> {
+    // SAFETY: both are live; the store up-references the CRL.
+    let ok = unsafe { X509_STORE_add_crl(store.as_ptr(), crl.as_ptr()) };
+    if ok == 1 {
+        Ok(())
+    } else {
+        Err(ErrorStack::get())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

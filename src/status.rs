@@ -55,6 +55,10 @@ pub fn connection_status(ssl: &SslRef, verify_mode: SslVerifyMode, peer_end: &st
     status.push(("signatureType", text(kind.map(nid_name).unwrap_or_default())));
     status.push(("ca_names", Value::List(ca_names(ssl))));
     status.push(("peer_close", text(peer_end)));
+    // Issue 17's keys.
+    status.push(("group", text(openssl_extra::negotiated_group(ssl).unwrap_or_default())));
+    status.push(("peer_chain", Value::List(peer_chain(ssl))));
+    status.push(("verified_chain", Value::List(verified_chain(ssl))));
     status
 }
 
@@ -82,6 +86,7 @@ pub fn connection_info(ssl: &SslRef) -> Status {
         info.push(("description", text(cipher.description().trim_end())));
         info.push(("handshake_digest", text(openssl_extra::cipher_handshake_digest(cipher))));
     }
+    info.push(("group", text(openssl_extra::negotiated_group(ssl).unwrap_or_default())));
     info.push(("alpn", text(ssl.selected_alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default())));
     info.push(("resumable", Value::Int(openssl_extra::session_resumable(ssl) as i64)));
     if let Some(session) = ssl.session() {
@@ -106,6 +111,36 @@ pub fn connection_info(ssl: &SslRef) -> Status {
     };
     info.push(("session_cache_mode", text(mode)));
     info
+}
+
+/// The peer's certificates as it sent them, leaf first, in PEM. OpenSSL
+/// keeps a server's view of the client's chain without the leaf
+/// (`SSL_get_peer_cert_chain`), so it is put back in front.
+fn peer_chain(ssl: &SslRef) -> Vec<String> {
+    let Some(chain) = ssl.peer_cert_chain() else {
+        return Vec::new();
+    };
+    let mut pems: Vec<String> = chain.iter().map(pem_text).collect();
+    if ssl.is_server() {
+        if let Some(leaf) = ssl.peer_certificate() {
+            pems.insert(0, pem_text(&leaf));
+        }
+    }
+    pems
+}
+
+/// The chain OpenSSL verified, leaf to trust anchor, in PEM
+/// (`SSL_get0_verified_chain`); empty unless verification succeeded (and
+/// after a resumption, which verifies nothing).
+fn verified_chain(ssl: &SslRef) -> Vec<String> {
+    if ssl.verify_result() != openssl::x509::X509VerifyResult::OK {
+        return Vec::new();
+    }
+    ssl.verified_chain().map(|chain| chain.iter().map(pem_text).collect()).unwrap_or_default()
+}
+
+fn pem_text(cert: &X509Ref) -> String {
+    cert.to_pem().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default()
 }
 
 fn verify_mode_names(mode: SslVerifyMode) -> Vec<String> {
@@ -177,8 +212,7 @@ pub fn certificate_status(cert: &X509Ref) -> Status {
     status.push(("sha1_hash", text(digest_hex(cert, MessageDigest::sha1()))));
     status.push(("sha256_hash", text(digest_hex(cert, MessageDigest::sha256()))));
     status.push(("all", text(cert.to_text().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default())));
-    let pem = cert.to_pem().map(|p| String::from_utf8_lossy(&p).into_owned()).unwrap_or_default();
-    status.push(("certificate", text(pem)));
+    status.push(("certificate", text(pem_text(cert))));
     status
 }
 

@@ -34,6 +34,8 @@ need tcllib sh -c 'ls -d /usr/share/tcltk/tcllib*'
 need make has make
 # (tclsh reading a script from stdin exits 0 after an error: ask for 1.)
 need tcl-thread sh -c "echo 'exit [catch {package require Thread}]' | tclsh"
+# tests/features.test: certificates in a tclvfs zip mount (Tcl 8.6).
+need tcl-vfs sh -c "echo 'exit [catch {package require vfs::zip}]' | tclsh"
 need gcc has cc
 # libfuzzer-sys (tools/fuzz.sh) compiles libFuzzer's C++ sources.
 need g++ has g++

@@ -109,7 +109,7 @@ fn pair(name: &str, text: &str) -> (String, RawValue) {
 }
 
 fn bytes(name: &str, value: &[u8]) -> (String, RawValue) {
-    (name.to_string(), RawValue { text: String::new(), bytes: Some(value.to_vec()) })
+    (name.to_string(), RawValue { text: String::new(), bytes: Some(value.to_vec()), lists: None })
 }
 
 // --- Target 1: the engine fed a hostile peer's records ---
@@ -326,7 +326,7 @@ pub fn options(data: &[u8]) {
             _ => String::from_utf8_lossy(w[0]).into_owned(),
         };
         let value = w.get(1).copied().unwrap_or_default();
-        let raw = RawValue { text: String::from_utf8_lossy(value).into_owned(), bytes: config::takes_bytes(&name).then(|| value.to_vec()) };
+        let raw = RawValue { text: String::from_utf8_lossy(value).into_owned(), bytes: config::takes_bytes(&name).then(|| value.to_vec()), lists: None };
         pairs.push((name, raw));
     }
     match TlsConfig::parse(&pairs) {
@@ -362,7 +362,8 @@ pub fn options(data: &[u8]) {
             }
             // A context from the options, when they read no files (the
             // cache is bounded, so this cannot grow without limit).
-            if config.files().iter().all(|(_, f)| f.is_none()) && config.castore.is_none() {
+            // (-keylog writes a file, and -sni entries name files.)
+            if config.files().iter().all(|(_, f)| f.is_none()) && config.castore.is_none() && config.keylog.is_none() && config.sni.is_empty() {
                 if let Ok(context) = context_for(&config, &mut |_, _| None) {
                     let _ = new_connection(&context, &config);
                 }

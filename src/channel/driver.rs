@@ -34,6 +34,8 @@ pub struct Shell {
     /// How many entry points and commands are using the shell now.
     users: Cell<u32>,
     timer: Cell<sys::Tcl_TimerToken>,
+    /// Fires at the handshake's `-timeout` deadline.
+    deadline_timer: Cell<sys::Tcl_TimerToken>,
     /// The events the script wants, as Tcl last told the watch proc (also
     /// while a call was running); applied when each call ends.
     watch: Cell<c_int>,
@@ -206,10 +208,33 @@ impl Shell {
         } else {
             self.cancel_timer();
         }
+        // The handshake's deadline is kept whatever the script watches, so
+        // that a connection nobody reads still fails and tells -command.
+        match tls.handshake_deadline() {
+            Some(deadline) if self.deadline_timer.get().is_null() => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() + 1;
+                let left = c_int::try_from(left).unwrap_or(c_int::MAX);
+                // SAFETY: as for the timer above: the close proc deletes it.
+                let token = unsafe { sys::Tcl_CreateTimerHandler(left, deadline_proc, self as *const Shell as ClientData) };
+                self.deadline_timer.set(token);
+            }
+            Some(_) => {}
+            None => Self::cancel(&self.deadline_timer),
+        }
     }
 
     fn cancel_timer(&self) {
-        let token = self.timer.replace(std::ptr::null_mut());
+        Self::cancel(&self.timer);
+    }
+
+    /// Both timers: the channel is closing or leaving this thread.
+    fn cancel_timers(&self) {
+        Self::cancel(&self.timer);
+        Self::cancel(&self.deadline_timer);
+    }
+
+    fn cancel(timer: &Cell<sys::Tcl_TimerToken>) {
+        let token = timer.replace(std::ptr::null_mut());
         if !token.is_null() {
             // SAFETY: a token we created and that has not fired.
             unsafe { sys::Tcl_DeleteTimerHandler(token) };
@@ -261,7 +286,7 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
         // once, last, and the shell is freed when this use ends.
         unsafe {
             Instance::with(data, |shell| {
-                shell.cancel_timer();
+                shell.cancel_timers();
                 shell.closed.set(true);
                 if let Ok(mut tls) = shell.tls.try_borrow_mut() {
                     if !tls.unstacking {
@@ -422,7 +447,7 @@ unsafe extern "C" fn thread_action_proc(data: ClientData, action: c_int) {
             Instance::with(data, |shell| {
                 unraisable(shell, || {
                     if action == sys::TCL_CHANNEL_THREAD_REMOVE {
-                        shell.cancel_timer();
+                        shell.cancel_timers();
                         shell.lower.watch(0);
                         shell.in_transit.set(true);
                     } else {
@@ -444,6 +469,29 @@ unsafe extern "C" fn timer_proc(data: ClientData) {
                 unraisable(shell, || {
                     shell.timer.set(std::ptr::null_mut());
                     let mask = shell.enter(0, |shell, tls| if shell.alive() { tls.on_timer() } else { 0 });
+                    (shell.chan.get(), mask)
+                })
+            })
+        };
+        if let Some((chan, mask)) = fired.filter(|&(_, mask)| mask != 0) {
+            // SAFETY: the channel was alive when the call ended and nothing
+            // ran since; handlers may close it, so nothing follows this.
+            unsafe { sys::Tcl_NotifyChannel(chan, mask) };
+        }
+    })
+}
+
+/// The handshake's `-timeout` deadline came: fail it if it is not over
+/// (a timer may fire a little early: then it is armed again).
+unsafe extern "C" fn deadline_proc(data: ClientData) {
+    boundary((), || {
+        // SAFETY: the close proc deletes a pending timer before the shell
+        // can be freed, so a firing timer always sees a live shell.
+        let fired = unsafe {
+            Instance::with(data, |shell| {
+                unraisable(shell, || {
+                    shell.deadline_timer.set(std::ptr::null_mut());
+                    let mask = shell.enter(0, |shell, tls| if shell.alive() { tls.on_deadline() } else { 0 });
                     (shell.chan.get(), mask)
                 })
             })
@@ -556,6 +604,7 @@ pub unsafe fn stack(interp: *mut Tcl_Interp, lower: Tcl_Channel, mut tls: TlsCha
         closed: Cell::new(false),
         users: Cell::new(0),
         timer: Cell::new(std::ptr::null_mut()),
+        deadline_timer: Cell::new(std::ptr::null_mut()),
         watch: Cell::new(0),
         in_transit: Cell::new(false),
         lower: tls.lower.clone(),

@@ -13,6 +13,7 @@ pub mod lower;
 
 use std::ffi::c_int;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use openssl::ssl::SslContext;
 
@@ -105,11 +106,27 @@ pub struct TlsChannel<L: Lower = LowerChannel> {
     pub started: bool,
     /// Set by `tls::unimport` so that the close proc only frees state.
     pub unstacking: bool,
+    /// `-timeout`: when the handshake must be over.
+    pub deadline: Option<Instant>,
 }
 
 impl<L: Lower> TlsChannel<L> {
     pub fn new(engine: TlsEngine, lower: L, config: Arc<TlsConfig>, context: SslContext) -> TlsChannel<L> {
-        TlsChannel { engine, lower, config, context, blocking: true, watch_mask: 0, fatal: None, peer_end: PeerEnd::Open, lower_eof: false, started: false, unstacking: false }
+        let deadline = config.timeout.map(|ms| Instant::now() + Duration::from_millis(ms));
+        TlsChannel {
+            engine,
+            lower,
+            config,
+            context,
+            blocking: true,
+            watch_mask: 0,
+            fatal: None,
+            peer_end: PeerEnd::Open,
+            lower_eof: false,
+            started: false,
+            unstacking: false,
+            deadline,
+        }
     }
 
     /// Records a fatal error (once), naming the callback that caused it if
@@ -120,9 +137,9 @@ impl<L: Lower> TlsChannel<L> {
         }
         let hooks = callbacks::hooks(self.engine.ssl());
         let error = match hooks.as_ref().and_then(|h| h.take_failure()) {
-            Some(why) => {
+            Some(failure) => {
                 let prefix = if self.engine.handshake_done() { "TLS error" } else { "handshake failed" };
-                TlsError::new(ErrorKind::Handshake, "CALLBACK", format!("{prefix}: {why}"))
+                TlsError::new(failure.kind, failure.detail, format!("{prefix}: {}", failure.why))
             }
             None => error,
         };
@@ -190,6 +207,7 @@ impl<L: Lower> TlsChannel<L> {
             self.engine.feed_eof();
             return Ok(());
         }
+        self.await_input_before_deadline()?;
         let space = self.engine.input_space(READ_CHUNK);
         let outcome = self.lower.read(space);
         let filled = if let LowerRead::Data(n) = outcome { n } else { 0 };
@@ -203,6 +221,50 @@ impl<L: Lower> TlsChannel<L> {
             }
             LowerRead::WouldBlock => Err(Stall::WouldBlock),
             LowerRead::Failed(errno) => Err(self.io_failure(errno)),
+        }
+    }
+
+    /// When the handshake must be over (`-timeout`), while it is not.
+    pub fn handshake_deadline(&self) -> Option<Instant> {
+        if self.fatal.is_some() || self.engine.handshake_done() {
+            return None;
+        }
+        self.deadline
+    }
+
+    /// Fails the handshake once its time is up: `{TLS HANDSHAKE TIMEOUT}`,
+    /// reported to `-command error` like every fatal error.
+    fn check_deadline(&mut self) -> Result<(), Stall> {
+        match self.handshake_deadline() {
+            Some(deadline) if Instant::now() >= deadline => {
+                let ms = self.config.timeout.unwrap_or_default();
+                Err(self.fail(TlsError::new(ErrorKind::Handshake, "TIMEOUT", format!("handshake failed: timed out after {ms} ms"))))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Blocking, during a handshake with a deadline: waits for input no
+    /// longer than the time left (a blocking read would wait for ever). A
+    /// lower channel without a descriptor to wait on is read as before.
+    fn await_input_before_deadline(&mut self) -> Result<(), Stall> {
+        let Some(deadline) = self.handshake_deadline().filter(|_| self.blocking) else {
+            return Ok(());
+        };
+        self.check_deadline()?;
+        let left = deadline.saturating_duration_since(Instant::now()).as_millis() + 1;
+        if !self.lower.wait_readable(i32::try_from(left).unwrap_or(i32::MAX)) {
+            self.check_deadline()?;
+        }
+        Ok(())
+    }
+
+    /// The deadline timer fired: the events to deliver if the handshake
+    /// has now failed (scripts learn of it by reading).
+    pub fn on_deadline(&mut self) -> c_int {
+        match self.check_deadline() {
+            Err(_) => self.deliverable() & self.watch_mask,
+            Ok(()) => 0,
         }
     }
 
@@ -240,6 +302,7 @@ impl<L: Lower> TlsChannel<L> {
     /// reading the lower channel (event handlers must never wait).
     fn handshake_step(&mut self) -> Result<bool, Stall> {
         self.check()?;
+        self.check_deadline()?;
         self.started = true;
         if self.lower_eof {
             self.engine.feed_eof();
