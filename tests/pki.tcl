@@ -66,6 +66,12 @@ if {[info exists ::env(TLS_TEST_HOSTBRIDGE)]} {
         flush $sock
         return $sock
     }
+    # A path as the Linux side sees it, for the files the tests write for
+    # those programs (arguments are translated by the bridge).
+    proc hostPath {path} {
+        regsub -all {(?i)\mz:[/\\]} $path / path
+        return $path
+    }
     rename exec ::tcl::winExec
     proc exec {args} {
         if {![hostTool $args]} {
@@ -106,6 +112,12 @@ if {[info exists ::env(TLS_TEST_HOSTBRIDGE)]} {
             return [list $name]
         }
         return [::tcl::winAutoExecok $name]
+    }
+}
+
+if {![llength [info commands hostPath]]} {
+    proc hostPath {path} {
+        return $path
     }
 }
 
