@@ -27,7 +27,7 @@ SOURCES   := $(shell find src -name '*.rs') Cargo.toml
 # vendored, openssl-src pinned in Cargo.lock) instead of the system's.
 OPENSSL   ?= system
 
-.PHONY: all package deps test memcheck demo bench costs fuzz soak install uninstall clean certs tcl9 windows test-windows check-platforms
+.PHONY: all package deps test memcheck demo bench costs fuzz soak scan scan-quick sessions install uninstall clean certs tcl9 windows test-windows check-platforms
 
 all: package
 
@@ -166,6 +166,19 @@ fuzz:
 # SOAK_IDLE=100 for a quick run); bench/README.md says what it prints.
 soak: package
 	TCLLIBPATH=$(CURDIR)/build $(TCLSH) bench/soak.tcl
+
+# testssl.sh and tlsfuzzer (../shared/tlsfuzzer) against our server beside
+# openssl s_server (tools/scan.py; README.md has the figures). scan-quick
+# is the selection CI runs. TCLSH=... picks the interpreter.
+scan: package
+	python3 tools/scan.py --tclsh $(TCLSH)
+
+scan-quick: package
+	python3 tools/scan.py --quick --tclsh $(TCLSH)
+
+# RSS with a ticket-storming server and TLS 1.2 session-id clients.
+sessions: package
+	TCLLIBPATH=$(CURDIR)/build $(TCLSH) bench/sessions.tcl
 
 install: package
 	install -d $(DESTDIR)$(pkglibdir) $(DESTDIR)$(mandir)/mann

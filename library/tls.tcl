@@ -34,7 +34,7 @@ namespace eval ::tls {
     # tls::import's options (src/config.rs), without -server, which
     # tls::socket takes for itself.
     variable importOptions {
-        -alpn -cadir -cafile -castore -cert -certfile -cipher -ciphersuites
+        -alpn -cachesize -cadir -cafile -castore -cert -certfile -cipher -ciphersuites
         -command -dhparams -key -keyfile -model -password -post_handshake
         -request -require -security_level -servername -session_id -ssl2
         -ssl3 -tls1 -tls1.1 -tls1.2 -tls1.3 -validatecommand

@@ -10,7 +10,7 @@
 //! safe for those scripts to close or unimport the channel or to enter the
 //! event loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::c_int;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -50,55 +50,22 @@ enum Verdict {
     Failed(String),
 }
 
-/// A `-validatecommand` result by Tcl's boolean rules, failing closed:
-/// integers (0 rejects, 2 rejects but goes on, any other accepts) and the
-/// boolean words and their unique prefixes in any case; anything else,
-/// the empty string too, is not a verdict.
-fn verdict_of(result: &str) -> Verdict {
-    let text = result.trim();
-    if let Some(value) = tcl_integer(text) {
-        return match value {
-            IntValue::Zero => Verdict::Reject,
-            IntValue::Two => Verdict::RejectContinue,
-            IntValue::Other => Verdict::Accept,
-        };
+/// A `-validatecommand` result, failing closed: an integer (0 rejects, 2
+/// rejects but goes on, any other accepts) or else one of Tcl's boolean
+/// words and their unique prefixes; anything else (the empty string, a
+/// fraction, an integer too large for 64 bits) is not a verdict. Tcl
+/// judges which is which (`Tcl_GetWideIntFromObj`, `Tcl_GetBoolean`).
+fn verdict_of(result: &Obj) -> Verdict {
+    match result.as_wide() {
+        Some(0) => Verdict::Reject,
+        Some(2) => Verdict::RejectContinue,
+        Some(_) => Verdict::Accept,
+        None => match result.as_boolean_word() {
+            Some(true) => Verdict::Accept,
+            Some(false) => Verdict::Reject,
+            None => Verdict::NotBoolean(result.text()),
+        },
     }
-    let word = text.to_ascii_lowercase();
-    let is_prefix = |full: &str, min: usize| word.len() >= min && full.starts_with(word.as_str());
-    if is_prefix("true", 1) || is_prefix("yes", 1) || is_prefix("on", 2) {
-        Verdict::Accept
-    } else if is_prefix("false", 1) || is_prefix("no", 1) || is_prefix("off", 2) {
-        Verdict::Reject
-    } else {
-        Verdict::NotBoolean(result.to_string())
-    }
-}
-
-/// What matters of an integer verdict.
-enum IntValue {
-    Zero,
-    Two,
-    Other,
-}
-
-/// An integer as Tcl reads one (optional sign, decimal or 0x/0o/0b/0d),
-/// of any size: only whether it is 0, 2 or another value matters.
-fn tcl_integer(text: &str) -> Option<IntValue> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let lower = digits.to_ascii_lowercase();
-    let (radix, body) =
-        [("0x", 16), ("0o", 8), ("0b", 2), ("0d", 10)].iter().find_map(|(prefix, radix)| lower.strip_prefix(prefix).map(|rest| (*radix, rest))).unwrap_or((10, lower.as_str()));
-    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    Some(match body.trim_start_matches('0') {
-        "" => IntValue::Zero,
-        "2" if !negative => IntValue::Two,
-        _ => IntValue::Other,
-    })
 }
 
 /// Why a callback ended the handshake: the channel's error is
@@ -173,7 +140,7 @@ impl Hooks {
         let script = self.validate.as_ref()?;
         Some(match self.call(script, form, args) {
             Err(message) => Verdict::Failed(message),
-            Ok(result) => verdict_of(&result.text()),
+            Ok(result) => verdict_of(&result),
         })
     }
 
@@ -547,100 +514,84 @@ pub fn alpn_entries(wire: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 // --- Client sessions, kept per context for resumption ---
 
-type SessionStore = Mutex<HashMap<String, SslSession>>;
-
-fn store_index() -> Option<Index<SslContext, SessionStore>> {
-    static INDEX: OnceLock<Option<Index<SslContext, SessionStore>>> = OnceLock::new();
-    *INDEX.get_or_init(|| SslContext::new_ex_index().ok())
+/// A client context's sessions (OpenSSL's own client cache is off:
+/// `SSL_SESS_CACHE_NO_INTERNAL_STORE`, see context.rs): the latest few per
+/// server (name and address), at most `limit` in all.
+struct SessionStore {
+    limit: usize,
+    servers: HashMap<String, VecDeque<SslSession>>,
+    count: usize,
 }
 
-/// Gives a client context its session store.
-pub fn add_session_store(builder: &mut openssl::ssl::SslContextBuilder) {
-    if let Some(index) = store_index() {
-        builder.set_ex_data(index, Mutex::new(HashMap::new()));
+/// Sessions kept per server at most: a server that sends thousands of
+/// tickets on one connection replaces its own, and evicts no other's.
+const PER_SERVER: usize = 4;
+
+impl SessionStore {
+    fn insert(&mut self, key: &str, session: SslSession) {
+        let per_server = PER_SERVER.min(self.limit);
+        if per_server == 0 {
+            return;
+        }
+        if !self.servers.contains_key(key) && self.count >= self.limit {
+            // Past the bound with as many servers as it allows: start afresh.
+            self.servers.clear();
+            self.count = 0;
+        }
+        let sessions = self.servers.entry(key.to_string()).or_default();
+        if sessions.len() >= per_server {
+            sessions.pop_front();
+            self.count -= 1;
+        }
+        sessions.push_back(session);
+        self.count += 1;
+    }
+
+    /// The latest session for `key`, or the one with `id` from any server.
+    fn find(&self, key: &str, id: Option<&[u8]>) -> Option<SslSession> {
+        match id {
+            None => self.servers.get(key).and_then(|s| s.back().cloned()),
+            Some(id) => self.servers.values().flatten().find(|s| s.id() == id).cloned(),
+        }
     }
 }
 
-/// Sessions kept per context at most; past this the store starts afresh.
-const STORE_LIMIT: usize = 1000;
+fn store_index() -> Option<Index<SslContext, Mutex<SessionStore>>> {
+    static INDEX: OnceLock<Option<Index<SslContext, Mutex<SessionStore>>>> = OnceLock::new();
+    *INDEX.get_or_init(|| SslContext::new_ex_index().ok())
+}
+
+/// Gives a client context its session store, keeping `limit` sessions at
+/// most (`-cachesize`).
+pub fn add_session_store(builder: &mut openssl::ssl::SslContextBuilder, limit: usize) {
+    if let Some(index) = store_index() {
+        builder.set_ex_data(index, Mutex::new(SessionStore { limit, servers: HashMap::new(), count: 0 }));
+    }
+}
 
 pub fn remember(context: &openssl::ssl::SslContextRef, key: &str, session: SslSession) {
     let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return };
     if let Ok(mut store) = store.lock() {
-        if store.len() >= STORE_LIMIT {
-            store.clear();
-        }
-        store.insert(format!("id:{}", status::hex_upper(session.id())), session.clone());
-        store.insert(key.to_string(), session);
+        store.insert(key, session);
     }
+}
+
+/// How many sessions a client context keeps, in all and for `key`.
+#[cfg(test)]
+pub(crate) fn stored_sessions(context: &openssl::ssl::SslContextRef, key: &str) -> (usize, usize) {
+    let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return (0, 0) };
+    let store = store.lock().unwrap();
+    (store.count, store.servers.get(key).map_or(0, VecDeque::len))
 }
 
 /// Offers a remembered session to a new client connection: the one with
 /// `session_id` if given, else the last one for `key` (same server).
 pub fn resume(ssl: &mut SslRef, context: &SslContext, key: &str, session_id: Option<&[u8]>) {
     let Some(store) = store_index().and_then(|i| context.ex_data(i)) else { return };
-    let wanted = match session_id {
-        Some(id) => format!("id:{}", status::hex_upper(id)),
-        None => key.to_string(),
-    };
-    let session = store.lock().ok().and_then(|s| s.get(&wanted).cloned());
+    let session = store.lock().ok().and_then(|s| s.find(key, session_id));
     if let Some(session) = session {
         // SAFETY: the session comes from this context's own store, so it
         // was made by a connection of the same context.
         let _ = unsafe { ssl.set_session(&session) };
-    }
-}
-
-#[cfg(test)]
-mod verdict_tests {
-    use super::*;
-
-    fn name(v: Verdict) -> &'static str {
-        match v {
-            Verdict::Accept => "accept",
-            Verdict::Reject => "reject",
-            Verdict::RejectContinue => "continue",
-            Verdict::NotBoolean(_) => "invalid",
-            Verdict::Failed(_) => "failed",
-        }
-    }
-
-    #[test]
-    fn validatecommand_results_fail_closed() {
-        for (result, expected) in [
-            ("1", "accept"),
-            ("true", "accept"),
-            ("TRUE", "accept"),
-            ("Yes", "accept"),
-            ("on", "accept"),
-            ("t", "accept"),
-            ("y", "accept"),
-            ("3", "accept"),
-            ("-1", "accept"),
-            ("0x10", "accept"),
-            (" 1 ", "accept"),
-            ("0", "reject"),
-            ("00", "reject"),
-            ("0x0", "reject"),
-            ("false", "reject"),
-            ("False", "reject"),
-            ("f", "reject"),
-            ("no", "reject"),
-            ("off", "reject"),
-            ("OFF", "reject"),
-            ("2", "continue"),
-            ("0x2", "continue"),
-            ("+2", "continue"),
-            ("", "invalid"),
-            ("  ", "invalid"),
-            ("o", "invalid"),
-            ("maybe", "invalid"),
-            ("1.0", "invalid"),
-            ("truex", "invalid"),
-            ("0x", "invalid"),
-            ("ok", "invalid"),
-        ] {
-            assert_eq!(name(verdict_of(result)), expected, "result {result:?}");
-        }
     }
 }

@@ -9,7 +9,7 @@ use crate::callbacks::{self, Hooks};
 use crate::channel::driver::{self, Shell};
 use crate::channel::lower::LowerChannel;
 use crate::channel::{Stall, TlsChannel};
-use crate::config::{takes_bytes, takes_lists, RawValue, TlsConfig};
+use crate::config::{self, OptionValue, TlsConfig, ValueType};
 use crate::context::{context_for, new_connection};
 use crate::engine::TlsEngine;
 use crate::error::{ErrorKind, Result, TlsError};
@@ -93,8 +93,9 @@ fn with_layer<R>(interp: Interp, name: &str, f: impl FnOnce(&Shell) -> Result<R>
     unsafe { driver::with_layer(chan, f) }.unwrap_or_else(|| Err(TlsError::new(ErrorKind::Channel, name, format!("channel \"{name}\" is not a TLS channel"))))
 }
 
-/// `-option value` pairs; binary options keep their byte-array form.
-fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, RawValue)>> {
+/// `-option value` pairs, each value converted by Tcl's own rules into
+/// the type its option takes.
+fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, OptionValue)>> {
     if !objv.len().is_multiple_of(2) {
         let last = objv[objv.len() - 1].text();
         return Err(TlsError::new(ErrorKind::Option, last.as_str(), format!("value for \"{last}\" missing")));
@@ -102,18 +103,41 @@ fn option_pairs(objv: &[Obj]) -> Result<Vec<(String, RawValue)>> {
     objv.chunks(2)
         .map(|pair| {
             let name = pair[0].text();
-            let bytes = takes_bytes(&name).then(|| pair[1].byte_vec());
-            let lists = if takes_lists(&name) { Some(nested_list(&name, &pair[1])?) } else { None };
-            Ok((name, RawValue { text: pair[1].text(), bytes, lists }))
+            let value = option_value(&name, &pair[1])?;
+            Ok((name, value))
         })
         .collect()
 }
 
-/// A list of lists, split by Tcl.
-fn nested_list(option: &str, value: &Obj) -> Result<Vec<Vec<String>>> {
-    let not_list = || TlsError::new(ErrorKind::Value, option, format!("bad value for {option}: not a list"));
-    let outer = value.elements().ok_or_else(not_list)?;
-    outer.iter().map(|element| element.elements().map(|words| words.iter().map(Obj::text).collect()).ok_or_else(not_list)).collect()
+/// `value` as the option `name` takes it: Tcl judges what is a boolean
+/// (`Tcl_GetBooleanFromObj`), an integer (`Tcl_GetWideIntFromObj`) or a
+/// list (`Tcl_ListObjGetElements`).
+fn option_value(name: &str, value: &Obj) -> Result<OptionValue> {
+    let expected = config::value_type(name);
+    let converted = match expected {
+        ValueType::Text => Some(OptionValue::Text(value.text())),
+        ValueType::Bytes => Some(OptionValue::Bytes(value.byte_vec())),
+        ValueType::Bool => value.as_boolean().map(OptionValue::Bool),
+        ValueType::Int => value.as_wide().map(OptionValue::Int),
+        ValueType::List => words(value).map(OptionValue::List),
+        ValueType::Lists => value.elements().and_then(|outer| outer.iter().map(words).collect()).map(OptionValue::Lists),
+    };
+    converted.ok_or_else(|| config::wrong_type(name, expected, &value.text()))
+}
+
+/// The elements of a Tcl list as strings.
+fn words(value: &Obj) -> Option<Vec<String>> {
+    value.elements().map(|items| items.iter().map(Obj::text).collect())
+}
+
+/// An integer argument of a command, by Tcl's rules.
+fn integer_arg(name: &str, value: &Obj) -> Result<i64> {
+    value.as_wide().ok_or_else(|| config::wrong_type(name, ValueType::Int, &value.text()))
+}
+
+/// A boolean argument of a command, by Tcl's rules.
+fn boolean_arg(name: &str, value: &Obj) -> Result<bool> {
+    value.as_boolean().ok_or_else(|| config::wrong_type(name, ValueType::Bool, &value.text()))
 }
 
 fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
@@ -132,7 +156,7 @@ fn import(interp: Interp, objv: &[Obj]) -> Result<Obj> {
             return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter")));
         }
         // -sni entries name files too.
-        let inner = pairs.iter().filter_map(|(_, v)| v.lists.as_ref()).flatten().flatten();
+        let inner = pairs.iter().filter_map(|(_, v)| if let OptionValue::Lists(lists) = v { Some(lists) } else { None }).flatten().flatten();
         if let Some(option) = inner.clone().find(|w| crate::config::FILE_OPTIONS.contains(&w.as_str())) {
             return Err(TlsError::new(ErrorKind::Option, option.as_str(), format!("option {option} is not allowed in a safe interpreter (in -sni)")));
         }
@@ -306,8 +330,8 @@ fn ciphers(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
     }
     let arg = |i: usize| objv.get(i).map(Obj::text);
     let protocol = arg(1).filter(|p| !p.is_empty());
-    let verbose = arg(2).map(|v| crate::config::parse_bool("verbose", &v)).transpose()?.unwrap_or(false);
-    let supported = arg(3).map(|v| crate::config::parse_bool("supported", &v)).transpose()?.unwrap_or(false);
+    let verbose = objv.get(2).map(|v| boolean_arg("verbose", v)).transpose()?.unwrap_or(false);
+    let supported = objv.get(3).map(|v| boolean_arg("supported", v)).transpose()?.unwrap_or(false);
     let ssl_error = |e| TlsError::ssl(ErrorKind::Ssl, "cannot list ciphers", &e);
     let mut builder = SslContext::builder(SslMethod::tls()).map_err(ssl_error)?;
     if let Some(p) = &protocol {
@@ -352,7 +376,7 @@ fn version(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
 }
 
 /// Bytes of keying material `tls::exportkey` gives at most.
-const EXPORT_LIMIT: i32 = 16384;
+const EXPORT_LIMIT: i64 = 16384;
 
 /// `tls::exportkey channel label length ?context?`: RFC 5705 / RFC 8446
 /// keying material (`SSL_export_keying_material`) as a byte array. Without
@@ -363,7 +387,7 @@ fn exportkey(interp: Interp, objv: &[Obj]) -> Result<Obj> {
     }
     let name = objv[1].text();
     let label = objv[2].text();
-    let length = crate::config::parse_int("length", &objv[3].text())?;
+    let length = integer_arg("length", &objv[3])?;
     if !(1..=EXPORT_LIMIT).contains(&length) {
         return Err(TlsError::new(ErrorKind::Value, "length", format!("bad length \"{}\": must be an integer from 1 to {EXPORT_LIMIT}", objv[3].text())));
     }
@@ -389,7 +413,7 @@ fn make_certificate(_interp: Interp, objv: &[Obj]) -> Result<Obj> {
         return Err(wrong_args("keysize days serial subject"));
     }
     let number = |i: usize, what: &str| -> Result<u32> {
-        let n = crate::config::parse_int(what, &objv[i].text())?;
+        let n = integer_arg(what, &objv[i])?;
         u32::try_from(n).map_err(|_| TlsError::new(ErrorKind::Value, what, format!("bad {what} \"{n}\": must not be negative")))
     };
     let words = objv[4].elements().ok_or_else(|| TlsError::new(ErrorKind::Value, "subject", "the subject is not a list"))?;

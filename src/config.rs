@@ -1,9 +1,10 @@
 //! `tls::import` options parsed into a typed [`TlsConfig`].
 //!
-//! This layer knows nothing of Tcl objects: the command layer hands it
-//! option names with their string values (and, for `-cert`/`-key`, their
-//! byte-array values), and gets back a configuration or a [`TlsError`]
-//! naming the bad option.
+//! This layer knows nothing of Tcl: the command layer asks [`value_type`]
+//! what each option takes, converts the script's value by Tcl's own rules
+//! (booleans, integers and lists are Tcl's to judge), and hands over typed
+//! [`OptionValue`]s; it gets back a configuration or a [`TlsError`] naming
+//! the bad option.
 
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
@@ -12,34 +13,115 @@ use openssl::ssl::SslVerifyMode;
 
 use crate::error::{ErrorKind, Result, TlsError};
 
-/// One option value as the script gave it.
-#[derive(Debug, Clone, Default)]
-pub struct RawValue {
-    pub text: String,
-    /// The byte-array form, filled in only for options that take binary
-    /// strings (see [`takes_bytes`]).
-    pub bytes: Option<Vec<u8>>,
-    /// The list form, filled in only for options that take nested lists
-    /// (see [`takes_lists`]): each element and the words of that element,
-    /// split by Tcl.
-    pub lists: Option<Vec<Vec<String>>>,
+/// One option value, in the type its option takes ([`value_type`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionValue {
+    Text(String),
+    /// A binary string (`-cert`, `-key`, `-session_id`).
+    Bytes(Vec<u8>),
+    Bool(bool),
+    Int(i64),
+    List(Vec<String>),
+    /// A list of lists (`-sni`): each element split into its words.
+    Lists(Vec<Vec<String>>),
 }
 
-impl RawValue {
-    pub fn text(text: &str) -> RawValue {
-        RawValue { text: text.to_string(), bytes: None, lists: None }
+/// What an option's value is; the command layer converts to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    Text,
+    Bytes,
+    Bool,
+    Int,
+    List,
+    Lists,
+}
+
+impl ValueType {
+    /// How errors name the type (`expected boolean value for ...`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::Text => "string",
+            ValueType::Bytes => "binary",
+            ValueType::Bool => "boolean",
+            ValueType::Int => "integer",
+            ValueType::List | ValueType::Lists => "list",
+        }
     }
 }
 
-/// Options whose values are lists of lists, split by the command layer.
-pub fn takes_lists(name: &str) -> bool {
-    name == "-sni"
+/// The type of value the option `name` takes (text for unknown options,
+/// which [`TlsConfig::parse`] then refuses by name).
+pub fn value_type(name: &str) -> ValueType {
+    match canonical(name) {
+        Some("-cert" | "-key" | "-session_id") => ValueType::Bytes,
+        Some("-post_handshake" | "-request" | "-require" | "-server" | "-ssl2" | "-ssl3" | "-tls1" | "-tls1.1" | "-tls1.2" | "-tls1.3") => ValueType::Bool,
+        Some("-security_level" | "-timeout" | "-cachesize") => ValueType::Int,
+        Some("-alpn" | "-groups" | "-pin") => ValueType::List,
+        Some("-sni") => ValueType::Lists,
+        _ => ValueType::Text,
+    }
+}
+
+/// The error for a value that is not of its option's type.
+pub fn wrong_type(option: &str, expected: ValueType, given: &str) -> TlsError {
+    TlsError::new(ErrorKind::Value, option, format!("expected {} value for {option} but got \"{given}\"", expected.name()))
+}
+
+impl OptionValue {
+    /// The value as text (what a string option stores).
+    fn text(&self) -> String {
+        match self {
+            OptionValue::Text(text) => text.clone(),
+            OptionValue::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            OptionValue::Bool(flag) => (*flag as u8).to_string(),
+            OptionValue::Int(number) => number.to_string(),
+            OptionValue::List(words) => words.join(" "),
+            OptionValue::Lists(lists) => lists.iter().map(|words| words.join(" ")).collect::<Vec<_>>().join(" "),
+        }
+    }
+
+    fn flag(&self, option: &str) -> Result<bool> {
+        match self {
+            OptionValue::Bool(flag) => Ok(*flag),
+            other => Err(wrong_type(option, ValueType::Bool, &other.text())),
+        }
+    }
+
+    fn int(&self, option: &str) -> Result<i64> {
+        match self {
+            OptionValue::Int(number) => Ok(*number),
+            other => Err(wrong_type(option, ValueType::Int, &other.text())),
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        match self {
+            OptionValue::Bytes(bytes) => bytes.clone(),
+            other => other.text().into_bytes(),
+        }
+    }
+
+    fn list(&self) -> Vec<String> {
+        match self {
+            OptionValue::List(words) => words.clone(),
+            other => vec![other.text()],
+        }
+    }
+
+    fn lists(&self, option: &str) -> Result<Vec<Vec<String>>> {
+        match self {
+            OptionValue::Lists(lists) => Ok(lists.clone()),
+            other => Err(wrong_type(option, ValueType::Lists, &other.text())),
+        }
+    }
 }
 
 /// The options of `tls::import`, in the order of the error message. The
 /// second spellings that the manual also uses are accepted as aliases.
 pub const IMPORT_OPTIONS: &[&str] = &[
     "-alpn",
+    "-cachesize",
     "-cadir",
     "-cafile",
     "-castore",
@@ -87,11 +169,6 @@ fn canonical(name: &str) -> Option<&'static str> {
         other => return IMPORT_OPTIONS.iter().copied().find(|o| *o == other),
     };
     Some(alias)
-}
-
-/// Options whose values are binary strings (byte arrays).
-pub fn takes_bytes(name: &str) -> bool {
-    matches!(name, "-cert" | "-key" | "-session_id")
 }
 
 /// The protocol versions a connection may use.
@@ -184,7 +261,7 @@ impl Protocols {
                     let message = format!("{} {verb} not supported by this OpenSSL, and no other protocol version is enabled", names.join(" and "));
                     Err(TlsError::new(ErrorKind::Unsupported, first.option(), message))
                 }
-                None => Err(TlsError::new(ErrorKind::Value, "protocols", "no protocol version is enabled")),
+                None => Err(TlsError::new(ErrorKind::Value, "PROTOCOLS", "no protocol version is enabled")),
             },
         }
     }
@@ -213,6 +290,9 @@ pub struct TlsConfig {
     pub security_level: Option<i32>,
     pub post_handshake: bool,
     pub session_id: Option<Vec<u8>>,
+    /// Sessions kept for resumption at most (`-cachesize`); `None` is
+    /// [`DEFAULT_CACHE_SIZE`], 0 keeps none.
+    pub cache_size: Option<u32>,
     pub command: Option<String>,
     pub password: Option<String>,
     pub validatecommand: Option<String>,
@@ -295,15 +375,16 @@ impl SniEntry {
         let mut sub = config.clone();
         sub.sni.clear();
         (sub.cert, sub.key, sub.certfile, sub.keyfile, sub.pkcs12) = (None, None, None, None, None);
-        let pairs: Vec<(String, RawValue)> = self
+        // The entry's options are files and binary strings only.
+        let pairs: Vec<(String, OptionValue)> = self
             .options
             .iter()
             .map(|(name, value)| {
-                let mut raw = RawValue::text(value);
-                if takes_bytes(name) {
-                    raw.bytes = Some(value.chars().map(|c| c as u32 as u8).collect());
-                }
-                (name.clone(), raw)
+                let typed = match value_type(name) {
+                    ValueType::Bytes => OptionValue::Bytes(value.chars().map(|c| c as u32 as u8).collect()),
+                    _ => OptionValue::Text(value.clone()),
+                };
+                (name.clone(), typed)
             })
             .collect();
         sub.apply(&pairs)?;
@@ -334,12 +415,9 @@ fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
-fn parse_sni(value: &RawValue) -> Result<Vec<SniEntry>> {
+fn parse_sni(elements: &[Vec<String>]) -> Result<Vec<SniEntry>> {
     let bad = |why: String| TlsError::new(ErrorKind::Value, "-sni", format!("bad value for -sni: {why}"));
-    let Some(elements) = &value.lists else {
-        return Ok(Vec::new());
-    };
-    if elements.len() % 2 != 0 {
+    if !elements.len().is_multiple_of(2) {
         return Err(bad("must be a list of name patterns and option lists".into()));
     }
     let mut entries = Vec::new();
@@ -401,6 +479,11 @@ impl Pin {
     }
 }
 
+/// Sessions a context keeps for resumption without `-cachesize`: a
+/// server's session cache (TLS 1.2 clients that resume by session id),
+/// a client's store of sessions and tickets from its servers.
+pub const DEFAULT_CACHE_SIZE: u32 = 1000;
+
 /// Configurations in use on this thread, for [`TlsConfig::share`].
 const SHARED_LIMIT: usize = 16;
 
@@ -429,84 +512,95 @@ impl TlsConfig {
     }
 
     /// Parses `-option value` pairs.
-    pub fn parse(pairs: &[(String, RawValue)]) -> Result<TlsConfig> {
+    pub fn parse(pairs: &[(String, OptionValue)]) -> Result<TlsConfig> {
         let mut config = TlsConfig::default();
         config.apply(pairs)?;
         Ok(config)
     }
 
     /// Applies `-option value` pairs on top of this configuration.
-    pub fn apply(&mut self, pairs: &[(String, RawValue)]) -> Result<()> {
+    pub fn apply(&mut self, pairs: &[(String, OptionValue)]) -> Result<()> {
         for (name, value) in pairs {
             self.set(name, value)?;
         }
         Ok(())
     }
 
-    fn set(&mut self, name: &str, value: &RawValue) -> Result<()> {
+    fn set(&mut self, name: &str, value: &OptionValue) -> Result<()> {
         let option = canonical(name).ok_or_else(|| bad_option(name))?;
-        let text = || Some(value.text.clone());
-        let flag = || parse_bool(option, &value.text);
+        let text = || Some(value.text());
+        let flag = || value.flag(option);
         match option {
-            "-alpn" => self.alpn = parse_list(&value.text),
+            "-alpn" => self.alpn = value.list(),
+            "-cachesize" => {
+                let size = value.int(option)?;
+                let size =
+                    u32::try_from(size).map_err(|_| TlsError::new(ErrorKind::Value, option, format!("bad value \"{size}\" for -cachesize: must be a non-negative integer")))?;
+                self.cache_size = Some(size);
+            }
             "-cadir" => self.cadir = text(),
             "-cafile" => self.cafile = text(),
             "-castore" => self.castore = text(),
-            "-cert" => self.cert = non_empty(binary(value)),
+            "-cert" => self.cert = non_empty(value.bytes()),
             "-certfile" => self.certfile = text(),
             "-cipher" => self.cipher = text(),
             "-ciphersuites" => self.ciphersuites = text(),
-            "-command" => self.command = non_empty_text(&value.text),
+            "-command" => self.command = non_empty_text(&value.text()),
             "-dhparams" => self.dhparams = text(),
-            "-key" => self.key = non_empty(binary(value)),
+            "-key" => self.key = non_empty(value.bytes()),
             "-keyfile" => self.keyfile = text(),
             "-model" => self.model = text(),
-            "-password" => self.password = non_empty_text(&value.text),
+            "-password" => self.password = non_empty_text(&value.text()),
             "-post_handshake" => self.post_handshake = flag()?,
             "-request" => self.request = Some(flag()?),
             "-require" => self.require = Some(flag()?),
             "-security_level" => {
-                let level = parse_int(option, &value.text)?;
+                let level = value.int(option)?;
                 if !(0..=5).contains(&level) {
-                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{}\" for -security_level: must be an integer from 0 to 5", value.text)));
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{level}\" for -security_level: must be an integer from 0 to 5")));
                 }
-                self.security_level = Some(level);
+                self.security_level = Some(level as i32);
             }
             "-server" => self.server = flag()?,
-            "-servername" => self.servername = non_empty_text(&value.text),
-            "-session_id" => self.session_id = non_empty(binary(value)),
+            "-servername" => self.servername = non_empty_text(&value.text()),
+            "-session_id" => self.session_id = non_empty(value.bytes()),
             "-ssl2" => self.protocols.ssl2 = flag()?,
             "-ssl3" => self.protocols.ssl3 = flag()?,
             "-tls1" => self.protocols.tls1 = flag()?,
             "-tls1.1" => self.protocols.tls1_1 = flag()?,
             "-tls1.2" => self.protocols.tls1_2 = flag()?,
             "-tls1.3" => self.protocols.tls1_3 = flag()?,
-            "-validatecommand" => self.validatecommand = non_empty_text(&value.text),
+            "-validatecommand" => self.validatecommand = non_empty_text(&value.text()),
             // Issue 17's options.
-            "-groups" => self.groups = parse_list(&value.text),
-            "-keylog" => self.keylog = non_empty_text(&value.text),
-            "-crlfile" => self.crlfile = non_empty_text(&value.text),
-            "-pkcs12" => self.pkcs12 = non_empty_text(&value.text),
-            "-sni" => self.sni = parse_sni(value)?,
+            "-groups" => self.groups = value.list(),
+            "-keylog" => self.keylog = non_empty_text(&value.text()),
+            "-crlfile" => self.crlfile = non_empty_text(&value.text()),
+            "-pkcs12" => self.pkcs12 = non_empty_text(&value.text()),
+            "-sni" => self.sni = parse_sni(&value.lists(option)?)?,
             "-timeout" => {
-                let ms = parse_int(option, &value.text)?;
+                let ms = value.int(option)?;
                 if ms < 0 {
-                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{}\" for -timeout: must be a number of milliseconds, 0 for none", value.text)));
+                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{ms}\" for -timeout: must be a number of milliseconds, 0 for none")));
                 }
                 self.timeout = (ms > 0).then_some(ms as u64);
             }
             "-crlcheck" => {
-                self.crlcheck = Some(match value.text.as_str() {
+                self.crlcheck = Some(match value.text().as_str() {
                     "none" => CrlCheck::None,
                     "leaf" => CrlCheck::Leaf,
                     "chain" => CrlCheck::Chain,
                     other => return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{other}\" for -crlcheck: must be none, leaf, or chain"))),
                 })
             }
-            "-pin" => self.pins = parse_list(&value.text).iter().map(|p| Pin::parse(p)).collect::<Result<_>>()?,
+            "-pin" => self.pins = value.list().iter().map(|p| Pin::parse(p)).collect::<Result<_>>()?,
             _ => return Err(bad_option(name)),
         }
         Ok(())
+    }
+
+    /// Sessions kept for resumption at most (0: none).
+    pub fn cache_size(&self) -> usize {
+        self.cache_size.unwrap_or(DEFAULT_CACHE_SIZE) as usize
     }
 
     /// Whether the peer's certificate must be valid (2.0: clients yes).
@@ -572,10 +666,6 @@ pub fn passes_verification(ok: bool, require: bool) -> bool {
     ok || !require
 }
 
-fn binary(value: &RawValue) -> Vec<u8> {
-    value.bytes.clone().unwrap_or_else(|| value.text.as_bytes().to_vec())
-}
-
 fn non_empty(bytes: Vec<u8>) -> Option<Vec<u8>> {
     (!bytes.is_empty()).then_some(bytes)
 }
@@ -589,57 +679,32 @@ pub fn bad_option(name: &str) -> TlsError {
     TlsError::new(ErrorKind::Option, name, format!("bad option \"{name}\": must be {}, or {last}", rest.join(", ")))
 }
 
-/// Tcl's boolean syntax: integers (non-zero is true) and unique prefixes of
-/// true/false/yes/no/on/off, in any case.
-pub fn parse_bool(option: &str, text: &str) -> Result<bool> {
-    let word = text.trim().to_ascii_lowercase();
-    if let Ok(number) = parse_int(option, &word) {
-        return Ok(number != 0);
+/// Test input written as text: a typed value the way the command layer
+/// would hand it over for the simple values tests use (booleans 0/1,
+/// decimal integers, lists of single words); anything else stays text.
+#[cfg(test)]
+pub(crate) fn from_test_text(name: &str, text: &str) -> OptionValue {
+    match value_type(name) {
+        ValueType::Bool if text == "1" || text == "0" => OptionValue::Bool(text == "1"),
+        ValueType::Int => text.parse().map(OptionValue::Int).unwrap_or_else(|_| OptionValue::Text(text.to_string())),
+        ValueType::List => OptionValue::List(text.split_whitespace().map(str::to_string).collect()),
+        ValueType::Bytes => OptionValue::Bytes(text.as_bytes().to_vec()),
+        _ => OptionValue::Text(text.to_string()),
     }
-    let matches = |full: &str, min: usize| word.len() >= min && full.starts_with(word.as_str());
-    if matches("true", 1) || matches("yes", 1) || matches("on", 2) {
-        return Ok(true);
-    }
-    if matches("false", 1) || matches("no", 1) || matches("off", 2) {
-        return Ok(false);
-    }
-    Err(TlsError::new(ErrorKind::Value, option, format!("expected boolean value for {option} but got \"{text}\"")))
-}
-
-/// A Tcl integer in decimal, hex (`0x`) or octal (`0o`) notation.
-pub fn parse_int(option: &str, text: &str) -> Result<i32> {
-    let trimmed = text.trim();
-    let (negative, digits) = match trimmed.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, trimmed.strip_prefix('+').unwrap_or(trimmed)),
-    };
-    let (body, radix) = if let Some(hex) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        (hex, 16)
-    } else if let Some(oct) = digits.strip_prefix("0o") {
-        (oct, 8)
-    } else {
-        (digits, 10)
-    };
-    // One sign at most, before any prefix: Rust's parsers would also take
-    // one after it ("0x-5", "--5"), which Tcl refuses.
-    let parsed = if body.starts_with(['+', '-']) { None } else { i64::from_str_radix(body, radix).ok() };
-    parsed
-        .map(|n| if negative { -n } else { n })
-        .and_then(|n| i32::try_from(n).ok())
-        .ok_or_else(|| TlsError::new(ErrorKind::Value, option, format!("expected integer value for {option} but got \"{text}\"")))
-}
-
-/// A Tcl list of simple words (ALPN protocol names cannot hold spaces).
-fn parse_list(text: &str) -> Vec<String> {
-    text.split_whitespace().map(|w| w.trim_matches(|c| c == '{' || c == '}').to_string()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use OptionValue::{Bool, Int, List, Text};
+
+    fn parse_typed(pairs: &[(&str, OptionValue)]) -> Result<TlsConfig> {
+        let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
+        TlsConfig::parse(&pairs)
+    }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<TlsConfig> {
-        let pairs: Vec<(String, RawValue)> = pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
+        let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), from_test_text(n, v))).collect();
         TlsConfig::parse(&pairs)
     }
 
@@ -649,66 +714,62 @@ mod tests {
         assert!(client.request() && client.require());
         assert!(!client.protocols.tls1 && !client.protocols.tls1_1);
         assert!(client.protocols.tls1_2 && client.protocols.tls1_3);
-        let server = parse(&[("-server", "1")]).unwrap();
+        let server = parse_typed(&[("-server", Bool(true))]).unwrap();
         assert!(!server.request() && !server.require());
     }
 
     #[test]
     fn require_forces_request() {
-        let c = parse(&[("-server", "yes"), ("-request", "0"), ("-require", "1")]).unwrap();
+        let c = parse_typed(&[("-server", Bool(true)), ("-request", Bool(false)), ("-require", Bool(true))]).unwrap();
         assert!(c.request());
     }
 
     #[test]
-    fn booleans_follow_tcl() {
-        for t in ["1", "true", "TRUE", "t", "yes", "y", "on", "5", "0x1"] {
-            assert!(parse_bool("-x", t).unwrap(), "{t}");
-        }
-        for f in ["0", "false", "f", "no", "n", "off", "Off"] {
-            assert!(!parse_bool("-x", f).unwrap(), "{f}");
-        }
-        let err = parse_bool("-request", "maybe").unwrap_err();
+    fn each_option_has_its_type() {
+        assert_eq!(value_type("-server"), ValueType::Bool);
+        assert_eq!(value_type("-tls1.3"), ValueType::Bool);
+        assert_eq!(value_type("-securitylevel"), ValueType::Int);
+        assert_eq!(value_type("-alpn"), ValueType::List);
+        assert_eq!(value_type("-session_id"), ValueType::Bytes);
+        assert_eq!(value_type("-ciphers"), ValueType::Text);
+        assert_eq!(value_type("-bogus"), ValueType::Text);
+    }
+
+    #[test]
+    fn a_value_of_another_type_names_the_option() {
+        let err = parse_typed(&[("-request", Text("maybe".into()))]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-request"]);
-        assert!(err.message().contains("-request"));
-        assert!(parse_bool("-x", "o").is_err());
+        assert_eq!(err.message(), "expected boolean value for -request but got \"maybe\"");
     }
 
     #[test]
     fn unknown_option_lists_valid_ones() {
-        let err = parse(&[("-bogus", "1")]).unwrap_err();
+        let err = parse_typed(&[("-bogus", Text("1".into()))]).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Option);
-        assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cadir"));
+        assert!(err.message().starts_with("bad option \"-bogus\": must be -alpn, -cachesize, -cadir"));
         assert!(err.message().ends_with("or -validatecommand"));
     }
 
     #[test]
     fn aliases_are_accepted() {
-        let c = parse(&[("-ciphers", "HIGH"), ("-securitylevel", "2"), ("-vcmd", "cb")]).unwrap();
+        let c = parse_typed(&[("-ciphers", Text("HIGH".into())), ("-securitylevel", Int(2)), ("-vcmd", Text("cb".into()))]).unwrap();
         assert_eq!(c.cipher.as_deref(), Some("HIGH"));
         assert_eq!(c.security_level, Some(2));
         assert_eq!(c.validatecommand.as_deref(), Some("cb"));
     }
 
     #[test]
-    fn integers_follow_tcl() {
-        for (text, n) in [("5", 5), (" -5 ", -5), ("+5", 5), ("0x1f", 31), ("-0x10", -16), ("0o17", 15)] {
-            assert_eq!(parse_int("-x", text).unwrap(), n, "{text}");
-        }
-        for bad in ["0x-5", "--5", "-+5", "+-5", "0x", "0x+1", "0o-7", "", "5x"] {
-            assert!(parse_int("-x", bad).is_err(), "{bad:?} is not an integer");
-        }
-    }
-
-    #[test]
     fn security_level_is_checked() {
-        assert!(parse(&[("-security_level", "6")]).is_err());
-        let err = parse(&[("-security_level", "high")]).unwrap_err();
-        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-security_level"]);
+        let err = parse_typed(&[("-security_level", Int(6))]).unwrap_err();
+        assert_eq!(err.message(), "bad value \"6\" for -security_level: must be an integer from 0 to 5");
+        assert!(parse_typed(&[("-security_level", Int(-1))]).is_err());
+        assert!(parse_typed(&[("-security_level", Int(i64::MAX))]).is_err());
     }
 
-    fn range(pairs: &[(&str, &str)]) -> Result<(Version, Version)> {
+    fn range(flags: &[(&str, bool)]) -> Result<(Version, Version)> {
+        let pairs: Vec<(&str, OptionValue)> = flags.iter().map(|&(name, on)| (name, Bool(on))).collect();
         // This OpenSSL: no SSL 2.0 or 3.0, as OpenSSL 3.
-        parse(pairs).unwrap().protocols.range(|v| v >= Version::Tls1)
+        parse_typed(&pairs).unwrap().protocols.range(|v| v >= Version::Tls1)
     }
 
     #[test]
@@ -716,18 +777,18 @@ mod tests {
         use Version::*;
         assert_eq!(range(&[]).unwrap(), (Tls1_2, Tls1_3));
         // imap4::starttls: 1.0, 1.2 and 1.3 enabled; 1.1 is inside the range.
-        assert_eq!(range(&[("-tls1", "1")]).unwrap(), (Tls1, Tls1_3));
-        assert_eq!(range(&[("-tls1", "1"), ("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap(), (Tls1, Tls1));
-        assert_eq!(range(&[("-tls1.2", "0")]).unwrap(), (Tls1_3, Tls1_3));
-        assert_eq!(range(&[("-tls1.3", "0")]).unwrap(), (Tls1_2, Tls1_2));
-        assert_eq!(range(&[("-tls1.1", "1"), ("-tls1.2", "0")]).unwrap(), (Tls1_1, Tls1_3));
+        assert_eq!(range(&[("-tls1", true)]).unwrap(), (Tls1, Tls1_3));
+        assert_eq!(range(&[("-tls1", true), ("-tls1.2", false), ("-tls1.3", false)]).unwrap(), (Tls1, Tls1));
+        assert_eq!(range(&[("-tls1.2", false)]).unwrap(), (Tls1_3, Tls1_3));
+        assert_eq!(range(&[("-tls1.3", false)]).unwrap(), (Tls1_2, Tls1_2));
+        assert_eq!(range(&[("-tls1.1", true), ("-tls1.2", false)]).unwrap(), (Tls1_1, Tls1_3));
     }
 
     #[test]
     fn old_versions_stay_off_unless_enabled() {
-        let (low, _) = range(&[("-tls1.2", "1")]).unwrap();
+        let (low, _) = range(&[("-tls1.2", true)]).unwrap();
         assert_eq!(low, Version::Tls1_2);
-        let (low, _) = range(&[("-tls1.1", "1")]).unwrap();
+        let (low, _) = range(&[("-tls1.1", true)]).unwrap();
         assert_eq!(low, Version::Tls1_1);
     }
 
@@ -735,28 +796,37 @@ mod tests {
     fn missing_versions_are_left_out_while_another_remains() {
         use Version::*;
         // pop3::open -stls 1
-        assert_eq!(range(&[("-ssl2", "0"), ("-ssl3", "1"), ("-tls1", "1")]).unwrap(), (Tls1, Tls1_3));
-        assert_eq!(range(&[("-ssl2", "1")]).unwrap(), (Tls1_2, Tls1_3));
+        assert_eq!(range(&[("-ssl2", false), ("-ssl3", true), ("-tls1", true)]).unwrap(), (Tls1, Tls1_3));
+        assert_eq!(range(&[("-ssl2", true)]).unwrap(), (Tls1_2, Tls1_3));
         // With an OpenSSL that has SSL 3.0, it is the bottom of the range.
-        let p = parse(&[("-ssl3", "1")]).unwrap().protocols;
+        let p = parse_typed(&[("-ssl3", Bool(true))]).unwrap().protocols;
         assert_eq!(p.range(|v| v != Ssl2).unwrap(), (Ssl3, Tls1_3));
     }
 
     #[test]
     fn no_version_left_is_an_error_naming_why() {
-        let err = range(&[("-ssl3", "1"), ("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap_err();
+        let err = range(&[("-ssl3", true), ("-tls1.2", false), ("-tls1.3", false)]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "UNSUPPORTED", "-ssl3"]);
         assert_eq!(err.message(), "SSL 3.0 is not supported by this OpenSSL, and no other protocol version is enabled");
-        let err = range(&[("-ssl2", "1"), ("-ssl3", "1"), ("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap_err();
+        let err = range(&[("-ssl2", true), ("-ssl3", true), ("-tls1.2", false), ("-tls1.3", false)]).unwrap_err();
         assert_eq!(err.error_code(), vec!["TLS", "UNSUPPORTED", "-ssl2"]);
         assert!(err.message().starts_with("SSL 2.0 and SSL 3.0 are not supported"));
-        let err = range(&[("-tls1.2", "0"), ("-tls1.3", "0")]).unwrap_err();
-        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "protocols"]);
+        let err = range(&[("-tls1.2", false), ("-tls1.3", false)]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "PROTOCOLS"]);
+    }
+
+    #[test]
+    fn cache_size_defaults_and_is_checked() {
+        assert_eq!(parse(&[]).unwrap().cache_size(), DEFAULT_CACHE_SIZE as usize);
+        assert_eq!(parse(&[("-cachesize", "0")]).unwrap().cache_size(), 0);
+        assert_eq!(parse(&[("-cachesize", "16")]).unwrap().cache_size(), 16);
+        let err = parse(&[("-cachesize", "-1")]).unwrap_err();
+        assert_eq!(err.error_code(), vec!["TLS", "VALUE", "-cachesize"]);
     }
 
     #[test]
     fn alpn_is_a_list() {
-        let c = parse(&[("-alpn", "h2 http/1.1")]).unwrap();
+        let c = parse_typed(&[("-alpn", List(vec!["h2".into(), "http/1.1".into()]))]).unwrap();
         assert_eq!(c.alpn, vec!["h2", "http/1.1"]);
     }
 
@@ -825,20 +895,18 @@ mod tests {
 
     #[test]
     fn sni_entries() {
-        let mut raw = RawValue::text("ignored");
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        raw.lists = Some(vec![words(&["*.example.org"]), words(&["-certfile", "a.pem", "-keyfile", "a.key"]), words(&["b.test"]), words(&["-pkcs12", "b.p12"])]);
+        let lists = |l: Vec<Vec<String>>| OptionValue::Lists(l);
         let mut config = TlsConfig::default();
-        config.set("-sni", &raw).unwrap();
+        config.set("-sni", &lists(vec![words(&["*.example.org"]), words(&["-certfile", "a.pem", "-keyfile", "a.key"]), words(&["b.test"]), words(&["-pkcs12", "b.p12"])])).unwrap();
         assert_eq!(config.sni.len(), 2);
         assert!(config.sni[0].matches("WWW.Example.org") && !config.sni[0].matches("example.org"));
         assert!(config.sni[1].matches("b.test") && !config.sni[1].matches("bb.test"));
         let sub = config.sni[1].apply_to(&TlsConfig { certfile: Some("default.pem".into()), ..config.clone() }).unwrap();
         assert_eq!((sub.certfile, sub.pkcs12.as_deref(), sub.sni.len()), (None, Some("b.p12"), 0));
-        raw.lists = Some(vec![words(&["x"]), words(&["-cafile", "ca.pem"])]);
-        assert!(config.set("-sni", &raw).unwrap_err().message().contains("bad option \"-cafile\" for \"x\""));
-        raw.lists = Some(vec![words(&["x"])]);
-        assert!(config.set("-sni", &raw).is_err());
+        let err = config.set("-sni", &lists(vec![words(&["x"]), words(&["-cafile", "ca.pem"])])).unwrap_err();
+        assert!(err.message().contains("bad option \"-cafile\" for \"x\""));
+        assert!(config.set("-sni", &lists(vec![words(&["x"])])).is_err());
     }
 
     #[test]

@@ -43,6 +43,7 @@ struct ContextKey {
     cipher: Option<String>,
     ciphersuites: Option<String>,
     security_level: Option<i32>,
+    cache_size: usize,
     post_handshake: bool,
     validate: bool,
     keylog: Option<String>,
@@ -89,6 +90,7 @@ impl ContextKey {
             cipher: config.cipher.clone(),
             ciphersuites: config.ciphersuites.clone(),
             security_level: config.security_level,
+            cache_size: config.cache_size(),
             post_handshake: config.post_handshake,
             validate: config.validatecommand.is_some(),
             keylog: keylog_file(config),
@@ -164,6 +166,8 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
         let pem = read_file(config, "-dhparams", path)?;
         let dh = Dh::params_from_pem(&pem).map_err(|e| file_error("-dhparams", path, "not a DH parameters file", &e))?;
         builder.set_tmp_dh(&dh).map_err(ssl_error("cannot use DH parameters"))?;
+    } else if config.server && !openssl_extra::enable_dh_auto(&mut builder) {
+        return Err(TlsError::ssl(ErrorKind::Ssl, "cannot enable automatic DH parameters", &openssl::error::ErrorStack::get()));
     }
     if config.server {
         builder.set_session_id_context(b"tcltls").map_err(ssl_error("cannot set session id context"))?;
@@ -172,6 +176,19 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
         // encryption and the client a parsed SSL_SESSION that holds the
         // certificate chain. A resumed connection gets a fresh ticket.
         builder.set_num_tickets(1).map_err(ssl_error("cannot set the number of session tickets"))?;
+        // Sessions for TLS 1.2 clients that resume by session id: at most
+        // -cachesize (OpenSSL's default, 20,480, let such clients grow a
+        // server by 22 MB); each expires after OpenSSL's default 7200 s.
+        // Tickets (TLS 1.3, and 1.2 clients that take them) are not cached.
+        match config.cache_size() {
+            0 => {
+                builder.set_session_cache_mode(SslSessionCacheMode::OFF);
+            }
+            size => {
+                builder.set_session_cache_mode(SslSessionCacheMode::SERVER);
+                builder.set_session_cache_size(size.min(i32::MAX as usize) as i32);
+            }
+        }
         if !config.alpn.is_empty() || config.validatecommand.is_some() {
             let wire = alpn_wire(&config.alpn)?;
             builder.set_alpn_select_callback(move |ssl, client| {
@@ -203,9 +220,12 @@ fn build(config: &TlsConfig, password: PasswordSource) -> Result<SslContext> {
             });
         }
     } else {
-        // Clients remember sessions per server for resumption.
-        builder.set_session_cache_mode(SslSessionCacheMode::CLIENT);
-        callbacks::add_session_store(&mut builder);
+        // Clients remember sessions per server for resumption, in the
+        // package's own bounded store only: OpenSSL's internal client
+        // cache would also keep every ticket a server sends (20,480 at
+        // most, 35 MB from one server that sends 20,000).
+        builder.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL_STORE);
+        callbacks::add_session_store(&mut builder, config.cache_size());
     }
     builder.set_new_session_callback(|ssl, session| {
         let hooks = callbacks::hooks(ssl);

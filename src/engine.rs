@@ -16,11 +16,39 @@ use crate::error::{describe_stack, ErrorKind, Result, TlsError};
 
 /// Ciphertext in both directions. Reading an empty pipe would block,
 /// unless the lower channel reached end of file.
+///
+/// After the handshake (`whole_records`) the pipe lets OpenSSL start a
+/// record only once all of it has arrived: a single `SSL_read` goes on
+/// from record to record while it meets no plaintext (session tickets,
+/// key updates), so a gate before the call cannot keep it from taking in
+/// the start of a record cut by the last read of the socket. OpenSSL
+/// would then hold that start in its own buffer, the queue would no longer
+/// begin at a record header, and [`TlsEngine::input_ready`] could not see
+/// when the rest had come (the blocking read that waited for bytes it had
+/// already received, issue 19).
 #[derive(Default)]
 pub struct MemoryPipe {
     incoming: ByteQueue,
     eof: bool,
     outgoing: ByteQueue,
+    /// Hand OpenSSL whole records only (set when the handshake is done,
+    /// at a record boundary).
+    whole_records: bool,
+    /// Bytes of the record OpenSSL has started and not read yet.
+    record_left: usize,
+}
+
+impl MemoryPipe {
+    /// Whether a read can make progress: the rest of a started record, or
+    /// a whole record, is queued.
+    fn record_ready(&self) -> bool {
+        let available = self.incoming.as_slice();
+        if self.record_left > 0 {
+            available.len() >= self.record_left
+        } else {
+            whole_record(available)
+        }
+    }
 }
 
 impl Read for MemoryPipe {
@@ -29,7 +57,17 @@ impl Read for MemoryPipe {
         if available.is_empty() {
             return if self.eof { Ok(0) } else { Err(io::ErrorKind::WouldBlock.into()) };
         }
-        let n = available.len().min(buf.len());
+        let mut n = available.len().min(buf.len());
+        if self.whole_records && !self.eof {
+            if self.record_left == 0 {
+                if !whole_record(available) {
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                self.record_left = record_length(available);
+            }
+            n = n.min(self.record_left);
+            self.record_left -= n;
+        }
         buf[..n].copy_from_slice(&available[..n]);
         self.incoming.consume(n);
         Ok(n)
@@ -91,6 +129,7 @@ impl TlsEngine {
         match self.stream.do_handshake() {
             Ok(()) => {
                 self.handshake_done = true;
+                self.stream.get_mut().whole_records = true;
                 Ok(true)
             }
             Err(e) if e.code() == ErrorCode::WANT_READ || e.code() == ErrorCode::WANT_WRITE => Ok(false),
@@ -207,7 +246,7 @@ impl TlsEngine {
     /// Whether a read would make progress without new input: decrypted
     /// bytes are waiting, or a whole TLS record is buffered.
     pub fn input_ready(&self) -> bool {
-        self.stream.ssl().pending() > 0 || whole_record(self.stream.get_ref().incoming.as_slice())
+        self.stream.ssl().pending() > 0 || self.stream.get_ref().record_ready()
     }
 
     /// Whether nothing is in flight inside TLS: the handshake is done and
@@ -224,6 +263,7 @@ impl TlsEngine {
     /// Ciphertext received but not consumed by TLS: after the peer's
     /// close_notify, this is whatever the peer sent in the clear.
     pub fn take_leftover_input(&mut self) -> Vec<u8> {
+        self.stream.get_mut().record_left = 0;
         self.stream.get_mut().incoming.take_all()
     }
 
@@ -244,14 +284,14 @@ impl TlsEngine {
         let eof = self.stream.get_ref().eof;
         let (kind, prefix) = if during_handshake { (ErrorKind::Handshake, "handshake failed") } else { (ErrorKind::Io, "TLS error") };
         let (detail, why) = if !reasons.is_empty() {
-            let first = error.ssl_error().and_then(|s| s.errors().first().and_then(|e| e.reason())).unwrap_or("ssl").to_string();
+            let first = error.ssl_error().and_then(|s| s.errors().first().and_then(|e| e.reason())).unwrap_or("SSL").to_string();
             (first, reasons)
         } else if eof {
-            ("eof".to_string(), "unexpected eof while reading".to_string())
+            ("EOF".to_string(), "unexpected eof while reading".to_string())
         } else if let Some(io) = error.io_error() {
-            ("io".to_string(), io.to_string())
+            ("IO".to_string(), io.to_string())
         } else {
-            ("ssl".to_string(), format!("OpenSSL error code {}", error.code().as_raw()))
+            ("SSL".to_string(), format!("OpenSSL error code {}", error.code().as_raw()))
         };
         TlsError::new(kind, detail, format!("{prefix}: {why}"))
     }
@@ -267,7 +307,12 @@ fn is_unexpected_eof(error: &openssl::ssl::Error) -> bool {
 /// Whether `data` starts with a complete TLS record (5-byte header with
 /// a big-endian length at bytes 3..5).
 fn whole_record(data: &[u8]) -> bool {
-    data.len() >= 5 && data.len() >= 5 + (((data[3] as usize) << 8) | data[4] as usize)
+    data.len() >= 5 && data.len() >= record_length(data)
+}
+
+/// The length of the record whose header starts `data` (at least 5 bytes).
+fn record_length(data: &[u8]) -> usize {
+    5 + (((data[3] as usize) << 8) | data[4] as usize)
 }
 
 #[cfg(test)]

@@ -34,6 +34,14 @@ pub fn enable_post_handshake_auth(builder: &mut SslContextBuilder) {
     unsafe { openssl_sys::SSL_CTX_set_post_handshake_auth(builder.as_ptr(), 1) };
 }
 
+/// `SSL_CTX_set_dh_auto`: finite-field DHE (the `DHE-*` TLS 1.2 suites)
+/// with parameters OpenSSL picks to match the cipher's strength (RFC 7919
+/// groups, 2048 bits and up), as TclTLS 2.0 does without `-dhparams`.
+pub fn enable_dh_auto(builder: &mut SslContextBuilder) -> bool {
+    // SAFETY: live SSL_CTX; the control call only sets a flag.
+    unsafe { openssl_sys::SSL_CTX_set_dh_auto(builder.as_ptr(), 1) == 1 }
+}
+
 /// Whether this libssl can negotiate SSL 3.0. OpenSSL 3 removed the
 /// protocol and 1.1 builds without it by default (Debian's included), so
 /// it is taken to be absent from 1.1 on.

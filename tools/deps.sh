@@ -42,6 +42,10 @@ need g++ has g++
 need valgrind has valgrind
 # tools/tcl9.sh: apt-get download + dpkg -x of Debian 13's Tcl 9, linked
 # statically against zlib.
+# make scan (tools/scan.py): testssl.sh, and a venv for tlsfuzzer's
+# tlslite-ng (python3 -m venv needs ensurepip, which Debian ships apart).
+need testssl.sh has testssl
+need python3-venv python3 -c 'import ensurepip, venv'
 need debian-archive-keyring file /usr/share/keyrings/debian-archive-keyring.gpg
 need zlib1g-dev file /usr/include/zlib.h
 # tests/servers.test: real mail and directory servers, each started by the

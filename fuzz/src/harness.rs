@@ -18,7 +18,7 @@ use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
 use openssl::x509::{X509Name, X509};
 
 use tcltls::callbacks;
-use tcltls::config::{self, RawValue, TlsConfig};
+use tcltls::config::{self, OptionValue, TlsConfig, ValueType};
 use tcltls::context::{alpn_wire, context_for, new_connection};
 use tcltls::engine::{ReadOutcome, TlsEngine};
 use tcltls::status::{self, Value};
@@ -104,12 +104,16 @@ fn remove_at_exit(path: &str) {
     }
 }
 
-fn pair(name: &str, text: &str) -> (String, RawValue) {
-    (name.to_string(), RawValue::text(text))
+fn pair(name: &str, text: &str) -> (String, OptionValue) {
+    (name.to_string(), OptionValue::Text(text.to_string()))
 }
 
-fn bytes(name: &str, value: &[u8]) -> (String, RawValue) {
-    (name.to_string(), RawValue { text: String::new(), bytes: Some(value.to_vec()), lists: None })
+fn flag(name: &str, value: bool) -> (String, OptionValue) {
+    (name.to_string(), OptionValue::Bool(value))
+}
+
+fn bytes(name: &str, value: &[u8]) -> (String, OptionValue) {
+    (name.to_string(), OptionValue::Bytes(value.to_vec()))
 }
 
 // --- Target 1: the engine fed a hostile peer's records ---
@@ -134,11 +138,11 @@ impl Shape {
 
     fn config(&self, server: bool) -> TlsConfig {
         let pki = pki();
-        let mut pairs = vec![pair("-tls1.2", if self.tls12 { "1" } else { "0" }), pair("-tls1.3", if self.tls13 { "1" } else { "0" }), pair("-cafile", &pki.ca_file)];
+        let mut pairs = vec![flag("-tls1.2", self.tls12), flag("-tls1.3", self.tls13), pair("-cafile", &pki.ca_file)];
         if server {
-            pairs.extend([pair("-server", "1"), bytes("-cert", &pki.server_cert), bytes("-key", &pki.server_key)]);
+            pairs.extend([flag("-server", true), bytes("-cert", &pki.server_cert), bytes("-key", &pki.server_key)]);
             if self.client_cert {
-                pairs.extend([pair("-request", "1"), pair("-require", "1")]);
+                pairs.extend([flag("-request", true), flag("-require", true)]);
             }
         } else {
             pairs.push(pair("-servername", "localhost"));
@@ -147,7 +151,7 @@ impl Shape {
             }
         }
         if self.alpn {
-            pairs.push(pair("-alpn", "h2 http/1.1"));
+            pairs.push(("-alpn".to_string(), OptionValue::List(vec!["h2".to_string(), "http/1.1".to_string()])));
         }
         TlsConfig::parse(&pairs).expect("the fuzz configuration parses")
     }
@@ -313,8 +317,10 @@ fn drive(target: &mut TlsEngine, plain: &mut [u8], round: usize) -> bool {
 // --- Target 2: the option parser ---
 
 /// Splits the input into words at NUL bytes; even words are option
-/// names (a leading byte below 0x40 picks a real option name, so that
-/// values get parsed), odd ones their values.
+/// names (a leading byte below 0x40 picks a real option name), odd ones
+/// their values, made into the type the option takes the way the command
+/// layer would after Tcl converted them (a value starting with 0xff stays
+/// text, as a value Tcl could not convert would be reported).
 pub fn options(data: &[u8]) {
     let words: Vec<&[u8]> = data.split(|&b| b == 0).collect();
     let mut pairs = Vec::new();
@@ -326,8 +332,7 @@ pub fn options(data: &[u8]) {
             _ => String::from_utf8_lossy(w[0]).into_owned(),
         };
         let value = w.get(1).copied().unwrap_or_default();
-        let raw = RawValue { text: String::from_utf8_lossy(value).into_owned(), bytes: config::takes_bytes(&name).then(|| value.to_vec()), lists: None };
-        pairs.push((name, raw));
+        pairs.push((name.clone(), typed(&name, value)));
     }
     match TlsConfig::parse(&pairs) {
         Err(e) => {
@@ -335,7 +340,7 @@ pub fn options(data: &[u8]) {
             let code = e.error_code();
             assert_eq!(code.first().map(String::as_str), Some("TLS"));
             assert!(!e.message().is_empty());
-            let named = pairs.iter().any(|(n, v)| code.last() == Some(n) || e.message().contains(n.as_str()) || e.message().contains(v.text.as_str()));
+            let named = pairs.iter().any(|(n, _)| code.last() == Some(n) || e.message().contains(n.as_str()));
             assert!(named, "error {:?} names none of the options", e.message());
         }
         Ok(config) => {
@@ -347,12 +352,6 @@ pub fn options(data: &[u8]) {
             assert_eq!(mode.is_empty(), !config.request());
             if let Some(level) = config.security_level {
                 assert!((0..=5).contains(&level));
-            }
-            for (_, value) in &pairs {
-                let _ = config::parse_bool("-x", &value.text).map(|b| check_boolean(&value.text, b));
-                if let Ok(n) = config::parse_int("-x", &value.text) {
-                    check_integer(&value.text, n);
-                }
             }
             if let Ok(wire) = alpn_wire(&config.alpn) {
                 let back: Vec<String> = callbacks::alpn_entries(&wire).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
@@ -372,26 +371,25 @@ pub fn options(data: &[u8]) {
     }
 }
 
-/// A value `parse_int` took must be an integer by Tcl's rules: an
-/// optional sign, then decimal digits, or 0x hex, or 0o octal digits.
-fn check_integer(text: &str, n: i32) {
-    let t = text.trim();
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let (body, radix) = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        (h, 16)
-    } else if let Some(o) = digits.strip_prefix("0o") {
-        (o, 8)
-    } else {
-        (digits, 10)
-    };
-    assert!(!body.is_empty() && body.chars().all(|c| c.is_digit(radix)), "{text:?} was taken as the integer {n}");
-}
-
-fn check_boolean(text: &str, value: bool) {
-    let word = text.trim().to_ascii_lowercase();
-    if config::parse_int("-x", &word).is_err() {
-        let spelled = ["true", "yes", "on", "false", "no", "off"].iter().any(|w| !word.is_empty() && w.starts_with(word.as_str()));
-        assert!(spelled && word != "o", "{text:?} was taken as the boolean {value}");
+/// An option value of the type `name` takes, from fuzz bytes.
+fn typed(name: &str, value: &[u8]) -> OptionValue {
+    let text = || String::from_utf8_lossy(value).into_owned();
+    if value.first() == Some(&0xff) {
+        return OptionValue::Text(text());
+    }
+    match config::value_type(name) {
+        ValueType::Text => OptionValue::Text(text()),
+        ValueType::Bytes => OptionValue::Bytes(value.to_vec()),
+        ValueType::Bool => OptionValue::Bool(value.first().is_some_and(|b| b & 1 == 1)),
+        ValueType::Int => {
+            let mut le = [0u8; 8];
+            let n = value.len().min(8);
+            le[..n].copy_from_slice(&value[..n]);
+            OptionValue::Int(i64::from_le_bytes(le))
+        }
+        ValueType::List => OptionValue::List(text().split(' ').map(str::to_string).collect()),
+        // Elements at newlines, words at spaces.
+        ValueType::Lists => OptionValue::Lists(text().split('\n').map(|element| element.split(' ').map(str::to_string).collect()).collect()),
     }
 }
 
@@ -434,7 +432,7 @@ fn client_context() -> &'static SslContext {
     static CONTEXT: OnceLock<SslContext> = OnceLock::new();
     CONTEXT.get_or_init(|| {
         let mut builder = SslContext::builder(SslMethod::tls_client()).expect("context");
-        callbacks::add_session_store(&mut builder);
+        callbacks::add_session_store(&mut builder, tcltls::config::DEFAULT_CACHE_SIZE as usize);
         builder.build()
     })
 }

@@ -173,7 +173,7 @@ impl Shell {
         if !self.alive() {
             return;
         }
-        let error = tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Io, "io", "TLS channel failed"));
+        let error = tls.fatal.clone().unwrap_or_else(|| TlsError::new(ErrorKind::Io, "IO", "TLS channel failed"));
         let code = Obj::list(error.error_code().iter().map(|w| Obj::string(w)));
         let report = Obj::list([Obj::string("-code"), Obj::int(1), Obj::string("-level"), Obj::int(0), Obj::string("-errorcode"), code, Obj::string(&error.message())]);
         // SAFETY: our channel is live (alive checked); Tcl takes its own

@@ -34,6 +34,10 @@ const READ_CHUNK: usize = 256 * 1024;
 const HIGH_WATER: usize = 512 * 1024;
 /// In non-blocking mode, ciphertext read ahead per event at most.
 const READ_AHEAD: usize = 1024 * 1024;
+/// How long a blocking TLS 1.3 client that closes before its server's
+/// session tickets have come waits for them (they follow the handshake by
+/// a round trip).
+const TICKET_WAIT_MS: u64 = 100;
 
 /// How the peer ended the TLS stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +110,8 @@ pub struct TlsChannel<L: Lower = LowerChannel> {
     pub started: bool,
     /// Set by `tls::unimport` so that the close proc only frees state.
     pub unstacking: bool,
+    /// Set once `close` has waited for the server's session tickets.
+    tickets_awaited: bool,
     /// `-timeout`: when the handshake must be over.
     pub deadline: Option<Instant>,
 }
@@ -125,6 +131,7 @@ impl<L: Lower> TlsChannel<L> {
             lower_eof: false,
             started: false,
             unstacking: false,
+            tickets_awaited: false,
             deadline,
         }
     }
@@ -176,7 +183,7 @@ impl<L: Lower> TlsChannel<L> {
 
     fn io_failure(&mut self, errno: c_int) -> Stall {
         let text = crate::os::errno_text(errno);
-        self.fail(TlsError::new(ErrorKind::Io, "io", format!("I/O error on the underlying channel: {text}")))
+        self.fail(TlsError::new(ErrorKind::Io, "IO", format!("I/O error on the underlying channel: {text}")))
     }
 
     /// Sends queued ciphertext; in blocking mode all of it.
@@ -290,7 +297,7 @@ impl<L: Lower> TlsChannel<L> {
                 Err(stall) => return Err(stall),
                 Ok(()) if before_eof => {
                     // EOF was already fed and the engine still wants input.
-                    let error = TlsError::new(ErrorKind::Handshake, "eof", "handshake failed: unexpected eof while reading");
+                    let error = TlsError::new(ErrorKind::Handshake, "EOF", "handshake failed: unexpected eof while reading");
                     return Err(self.fail(error));
                 }
                 Ok(()) => {}
@@ -586,10 +593,37 @@ impl<L: Lower> TlsChannel<L> {
     pub fn awaits_tickets(&self) -> bool {
         let ssl = self.engine.ssl();
         self.blocking
+            && !self.tickets_awaited
             && !self.config.server
             && self.engine.handshake_done()
             && ssl.version2() == Some(openssl::ssl::SslVersion::TLS1_3)
             && !crate::openssl_extra::session_resumable(ssl)
+    }
+
+    /// For `close`: a blocking TLS 1.3 client that has no ticket yet takes
+    /// in the server's tickets first (for at most [`TICKET_WAIT_MS`]), so
+    /// that a client that closes right after its handshake, having read
+    /// nothing, still lets the next connection resume. Plaintext that
+    /// comes with them is dropped: the channel is closing.
+    fn collect_tickets(&mut self) {
+        if self.fatal.is_some() || self.peer_end != PeerEnd::Open {
+            return;
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(TICKET_WAIT_MS);
+        let mut scratch = vec![0u8; 16 * 1024];
+        while self.awaits_tickets() && !self.lower_eof {
+            match self.engine.read(&mut scratch) {
+                Ok(ReadOutcome::Data(_)) => continue,
+                Ok(ReadOutcome::WantInput) => {}
+                Ok(_) | Err(_) => return,
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now()).as_millis() as i32;
+            if left <= 0 || !self.lower.wait_readable(left) || self.fill().is_err() {
+                break;
+            }
+        }
+        // Waited once: the linger need not wait again.
+        self.tickets_awaited = true;
     }
 
     /// For `close`: queues close_notify and sends what goes. A blocking
@@ -597,6 +631,7 @@ impl<L: Lower> TlsChannel<L> {
     /// all is sent; a non-blocking one returns what is left, for the
     /// linger to send from the event loop.
     pub fn close_notify_for_close(&mut self, can_hand_off: bool) -> Vec<u8> {
+        self.collect_tickets();
         if self.blocking || !can_hand_off {
             self.send_close_notify();
             return Vec::new();

@@ -12,7 +12,7 @@ use openssl::x509::extension::{BasicConstraints, SubjectAlternativeName};
 use openssl::x509::{X509Name, X509};
 
 use super::*;
-use crate::config::{RawValue, TlsConfig};
+use crate::config::{from_test_text, OptionValue, TlsConfig};
 use crate::context::{context_for, new_connection};
 
 fn key() -> PKey<Private> {
@@ -80,8 +80,10 @@ impl Drop for Pki {
     }
 }
 
+/// A configuration from `-option value` pairs written as text (Tcl's own
+/// conversion is the command layer's, tested by the tcltest suites).
 pub(crate) fn config(pairs: &[(&str, &str)]) -> TlsConfig {
-    let pairs: Vec<(String, RawValue)> = pairs.iter().map(|(n, v)| (n.to_string(), RawValue::text(v))).collect();
+    let pairs: Vec<(String, OptionValue)> = pairs.iter().map(|(n, v)| (n.to_string(), from_test_text(n, v))).collect();
     TlsConfig::parse(&pairs).unwrap()
 }
 
@@ -258,6 +260,107 @@ fn a_record_read_in_pieces_stays_visible() {
     server.feed(&record[record.len() - 1..]);
     assert!(server.input_ready(), "the whole record is there");
     assert_eq!(read_all(&mut server), b"in pieces");
+}
+
+/// A server context that sends `tickets` TLS 1.3 session tickets after
+/// each handshake (a ticket storm, as Python's `ssl` can send).
+fn storm_server(pki: &Pki, tickets: usize) -> TlsEngine {
+    use openssl::ssl::{SslContext, SslFiletype, SslMethod};
+    let mut builder = SslContext::builder(SslMethod::tls_server()).unwrap();
+    builder.set_certificate_chain_file(pki.path("server.pem")).unwrap();
+    builder.set_private_key_file(pki.path("server.key"), SslFiletype::PEM).unwrap();
+    builder.set_num_tickets(tickets).unwrap();
+    let mut ssl = Ssl::new(&builder.build()).unwrap();
+    ssl.set_accept_state();
+    TlsEngine::new(ssl, None).unwrap()
+}
+
+/// Thousands of session tickets, then one line, handed to the client in
+/// pieces of `piece` bytes that end anywhere in a record, the client
+/// reading after each piece as the channel does after each fill. Returns
+/// what the client read once everything had arrived.
+fn storm_then_line(pki: &Pki, piece: usize) -> Vec<u8> {
+    let mut server = storm_server(pki, 3000);
+    let mut client = engine(&config(&[("-cafile", &pki.path("ca.pem")), ("-servername", "localhost")]));
+    let (mut c, mut s) = (false, false);
+    for _ in 0..10 {
+        c = client.handshake().unwrap();
+        transfer(&mut client, &mut server);
+        s = server.handshake().unwrap();
+        if !c {
+            transfer(&mut server, &mut client);
+        }
+        if c && s {
+            break;
+        }
+    }
+    assert!(c && s, "handshake did not finish");
+    assert_eq!(server.write(b"the line\n").unwrap(), Some(9));
+    let stream = server.output().to_vec();
+    assert!(stream.len() > 500_000, "{} bytes of tickets", stream.len());
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 4096];
+    for chunk in stream.chunks(piece) {
+        client.feed(chunk);
+        while let ReadOutcome::Data(n) = client.read(&mut buf).unwrap() {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    got
+}
+
+/// However the pieces fall, once everything has arrived the line is
+/// readable. OpenSSL reads on across records while it meets only tickets;
+/// before the pipe handed it whole records only, it took in the start of
+/// a record cut by a piece, the queue no longer began at a record header,
+/// and the client asked for more input although the line had arrived
+/// (the blocking `gets` that never returned, issue 19).
+#[test]
+fn a_ticket_storm_then_a_line_is_read_however_it_arrives() {
+    let pki = Pki::new("storm");
+    for piece in [1000, 4096, 16_411, 65_536, 100_003, 262_144] {
+        assert_eq!(storm_then_line(&pki, piece), b"the line\n", "pieces of {piece} bytes");
+    }
+}
+
+/// A client context keeps the latest 4 sessions of a server, at most
+/// `-cachesize` in all: a server that sends thousands of tickets replaces
+/// its own (issue 19: OpenSSL's internal cache kept them all as well).
+#[test]
+fn the_client_session_store_is_bounded() {
+    use crate::callbacks::{remember, resume, stored_sessions};
+    let pki = Pki::new("store");
+    let (mut client, mut server) = pair(&pki, "localhost");
+    handshake(&mut client, &mut server).unwrap();
+    read_all(&mut client);
+    let session = client.ssl().session().unwrap().to_owned();
+    let bounded = config(&[("-cafile", &pki.path("ca.pem")), ("-cachesize", "10")]);
+    let context = context_for(&bounded, &mut |_, _| None).unwrap();
+    for _ in 0..1000 {
+        remember(&context, "storm", session.clone());
+    }
+    assert_eq!(stored_sessions(&context, "storm"), (4, 4));
+    remember(&context, "other", session.clone());
+    assert_eq!(stored_sessions(&context, "storm"), (5, 4), "the storm evicted no other server");
+    for n in 0..2 {
+        remember(&context, &format!("server{n}"), session.clone());
+    }
+    assert_eq!(stored_sessions(&context, "other"), (7, 1));
+    // Past the bound with as many servers as it allows: afresh.
+    for n in 2..5 {
+        remember(&context, &format!("server{n}"), session.clone());
+    }
+    assert_eq!(stored_sessions(&context, "server4").0, 10, "four more servers fit in 10");
+    remember(&context, "server5", session.clone());
+    assert_eq!(stored_sessions(&context, "server5"), (1, 1));
+    let mut ssl = Ssl::new(&context).unwrap();
+    resume(&mut ssl, &context, "server5", None);
+    assert_eq!(ssl.session().map(|s| s.id().to_vec()), Some(session.id().to_vec()));
+
+    let none = config(&[("-cafile", &pki.path("ca.pem")), ("-cachesize", "0")]);
+    let context = context_for(&none, &mut |_, _| None).unwrap();
+    remember(&context, "storm", session.clone());
+    assert_eq!(stored_sessions(&context, "storm"), (0, 0));
 }
 
 /// The protocol negotiated between a client and a server with these

@@ -151,6 +151,41 @@ impl Obj {
         unsafe { std::slice::from_raw_parts(data, len as usize) }.to_vec()
     }
 
+    /// The value as a Tcl boolean (`Tcl_GetBooleanFromObj`: the words, any
+    /// number), or `None` if it is not one.
+    pub fn as_boolean(&self) -> Option<bool> {
+        let mut value: c_int = 0;
+        // SAFETY: we hold a reference, so the object is live; a NULL interp
+        // is allowed (no error message); `value` is a valid out pointer.
+        let ok = unsafe { sys::Tcl_GetBooleanFromObj(std::ptr::null_mut(), self.as_ptr(), &mut value) };
+        (ok == sys::TCL_OK).then_some(value != 0)
+    }
+
+    /// The value as one of Tcl's boolean words or 0/1 (`Tcl_GetBoolean`,
+    /// what `string is boolean` accepts: not other numbers), or `None`.
+    pub fn as_boolean_word(&self) -> Option<bool> {
+        let text = self.text();
+        if text.contains('\0') {
+            return None;
+        }
+        let text = cstring(&text);
+        let mut value: c_int = 0;
+        // SAFETY: a NUL-terminated string live for the call; a NULL interp
+        // is allowed (no error message); `value` is a valid out pointer.
+        let ok = unsafe { sys::Tcl_GetBoolean(std::ptr::null_mut(), text.as_ptr(), &mut value) };
+        (ok == sys::TCL_OK).then_some(value != 0)
+    }
+
+    /// The value as a 64-bit Tcl integer (`Tcl_GetWideIntFromObj`), or
+    /// `None` if it is not one.
+    pub fn as_wide(&self) -> Option<i64> {
+        let mut value: i64 = 0;
+        // SAFETY: we hold a reference, so the object is live; a NULL interp
+        // is allowed (no error message); `value` is a valid out pointer.
+        let ok = unsafe { sys::Tcl_GetWideIntFromObj(std::ptr::null_mut(), self.as_ptr(), &mut value) };
+        (ok == sys::TCL_OK).then_some(value)
+    }
+
     /// The elements of the value as a list, or `None` if it is not one.
     pub fn elements(&self) -> Option<Vec<Obj>> {
         let mut count: sys::TclSize = 0;

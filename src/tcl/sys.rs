@@ -336,6 +336,8 @@ stubs! {
     9   9   => fn Tcl_CreateFileHandler(fd: c_int, mask: c_int, proc_: Tcl_FileProc, data: ClientData);
     10  10  => fn Tcl_DeleteFileHandler(fd: c_int);
     19  19  => fn Tcl_DbDecrRefCount(obj: *mut Tcl_Obj, file: *const c_char, line: c_int);
+    31  31  => fn Tcl_GetBoolean(interp: *mut Tcl_Interp, src: *const c_char, value: *mut c_int) -> c_int;
+    32  32  => fn Tcl_GetBooleanFromObj(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj, value: *mut c_int) -> c_int;
     33  _   => fn Tcl_GetByteArrayFromObj(obj: *mut Tcl_Obj, len: *mut TclSize) -> *mut u8;
     _   650 => fn Tcl_GetBytesFromObj(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj, len: *mut TclSize) -> *mut u8;
     41  651 => fn Tcl_GetStringFromObj(obj: *mut Tcl_Obj, len: *mut TclSize) -> *mut c_char;
@@ -384,6 +386,7 @@ stubs! {
     535 535 => fn Tcl_SaveInterpState(interp: *mut Tcl_Interp, status: c_int) -> *mut c_void;
     536 536 => fn Tcl_RestoreInterpState(interp: *mut Tcl_Interp, state: *mut c_void) -> c_int;
     488 488 => fn Tcl_NewWideIntObj(value: i64) -> *mut Tcl_Obj;
+    487 487 => fn Tcl_GetWideIntFromObj(interp: *mut Tcl_Interp, obj: *mut Tcl_Obj, value: *mut i64) -> c_int;
     564 564 => fn Tcl_SetChannelError(chan: Tcl_Channel, msg: *mut Tcl_Obj);
     609 609 => fn Tcl_BackgroundException(interp: *mut Tcl_Interp, code: c_int);
 }
