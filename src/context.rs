@@ -468,8 +468,9 @@ fn load_trust(builder: &mut SslContextBuilder, config: &TlsConfig) -> Result<()>
         openssl_extra::load_verify_store(builder, uri).map_err(|e| TlsError::ssl(ErrorKind::File, &format!("-castore \"{uri}\": cannot load CA store"), &e))?;
     }
     if config.cafile.is_none() && config.cadir.is_none() && config.castore.is_none() {
-        // The platform trust store; SSL_CERT_FILE and SSL_CERT_DIR apply.
-        builder.set_default_verify_paths().map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot load the default CA store", &e))?;
+        // The platform trust store (src/os); SSL_CERT_FILE and
+        // SSL_CERT_DIR apply.
+        crate::os::default_trust(builder).map_err(|e| TlsError::ssl(ErrorKind::Ssl, "cannot load the default CA store", &e))?;
     }
     if config.server && virtual_ca.is_none() {
         // Tell clients which CAs we accept their certificates from.

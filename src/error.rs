@@ -118,6 +118,12 @@ pub fn describe_stack(stack: &ErrorStack) -> String {
                 text = format!("{text} ({data})");
             }
         }
+        // OpenSSL 3.2 and later add this after the record layer's own
+        // reason; it says nothing more, and messages stay the same
+        // whichever OpenSSL the library is built with.
+        if text == "record layer failure" && !reasons.is_empty() {
+            continue;
+        }
         if !reasons.contains(&text) {
             reasons.push(text);
         }

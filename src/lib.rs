@@ -11,6 +11,7 @@
 //!  engine.rs            OpenSSL over memory buffers (no I/O, no Tcl)
 //!  context.rs           SSL_CTX built from TlsConfig, cached and shared
 //!  status.rs            key/value lists of tls::status
+//!  os/                  OS calls: unix.rs (libc), windows.rs (Winsock)
 //!  tcl/                 Tcl stubs table and object helpers (unsafe lives here)
 //!  openssl_extra.rs     the few OpenSSL calls the openssl crate lacks
 //! ```
@@ -30,6 +31,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod openssl_extra;
+pub mod os;
 pub mod status;
 pub mod tcl;
 
@@ -52,6 +54,7 @@ pub unsafe extern "C" fn Tls_Init(interp: *mut sys::Tcl_Interp) -> c_int {
             // The interpreter's result says why (when it can be set).
             return sys::TCL_ERROR;
         }
+        os::before_openssl();
         openssl::init();
         tcl::init_test_hook();
         for (index, (name, _)) in commands::COMMANDS.iter().enumerate() {

@@ -94,7 +94,7 @@ pub fn connection_info(ssl: &SslRef) -> Status {
         let mut master = vec![0u8; 64];
         let n = session.master_key(&mut master);
         master.truncate(n);
-        info.push(("start_time", Value::Int(session.time())));
+        info.push(("start_time", Value::Int(crate::os::long_to_i64(session.time()))));
         info.push(("timeout", Value::Int(session.timeout())));
         info.push(("lifetime", Value::Int(lifetime as i64)));
         info.push(("session_id", Value::Bytes(session.id().to_vec())));

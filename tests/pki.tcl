@@ -8,17 +8,117 @@ package require tcltest 2.5
 namespace import -force ::tcltest::*
 
 set ::testDir [file dirname [file normalize [info script]]]
-set ::buildDir [file join [file dirname $::testDir] build]
+# TLS_TEST_BUILD_DIR: where the package folder tls/ is, if not build/
+# (tests/windows.sh points it at build/windows).
+if {[info exists ::env(TLS_TEST_BUILD_DIR)]} {
+    set ::buildDir [file normalize $::env(TLS_TEST_BUILD_DIR)]
+} else {
+    set ::buildDir [file join [file dirname $::testDir] build]
+}
+# The library files pkgIndex.tcl loads for Tcl 8.6 and for Tcl 9.
+if {$::tcl_platform(platform) eq "windows"} {
+    set ::libFiles {tcltls.dll tcl9tls.dll}
+} else {
+    set ::libFiles {libtcltls.so libtcl9tls.so}
+}
 if {$::buildDir ni $::auto_path} {
     set ::auto_path [linsert $::auto_path 0 $::buildDir]
 }
 package require tls
 
-set ::tmp [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}]
+# TLS_TEST_TMPDIR (tests/windows.sh: TMPDIR is Wine's own business), else
+# TMPDIR, else /tmp.
+if {[info exists ::env(TLS_TEST_TMPDIR)]} {
+    set ::tmp $::env(TLS_TEST_TMPDIR)
+} else {
+    set ::tmp [expr {[info exists ::env(TMPDIR)] ? $::env(TMPDIR) : "/tmp"}]
+}
 temporaryDirectory $::tmp
+# TLS_TEST_PKI: a PKI made beforehand by certs/make-pki.sh (the Windows
+# run under Wine cannot exec it; tests/windows.sh makes it on the Linux
+# side). It is left in place.
+if {![info exists ::pki] && [info exists ::env(TLS_TEST_PKI)]} {
+    set ::pki [file normalize $::env(TLS_TEST_PKI)]
+}
 if {![info exists ::pki]} {
     set ::pki [file join $::tmp tcltls-pki-[pid]]
     exec sh [file join $::testDir certs make-pki.sh] $::pki
+}
+
+# TLS_TEST_HOSTBRIDGE=PORT:TOKEN (tests/windows.sh, the Windows Tcl under
+# Wine): the Linux programs the tests use as peers (openssl, python3,
+# curl) run on the Linux side through tests/windows/hostbridge.tcl, as if
+# exec'd: `exec` of them, `open |` pipelines of them (a socket to the
+# program's stdin and stdout, whose `pid` is the Linux pid) and
+# `auto_execok`, so the tests that need them run here too.
+if {[info exists ::env(TLS_TEST_HOSTBRIDGE)]} {
+    lassign [split $::env(TLS_TEST_HOSTBRIDGE) :] ::hostPort ::hostToken
+    set ::hostTools {openssl python3 curl kill}
+    proc hostTool {words} {
+        set program [lindex [lsearch -inline -not -regexp $words {^-(ignorestderr|keepnewline|-)$}] 0]
+        expr {$program in $::hostTools}
+    }
+    proc hostRequest {mode words} {
+        set sock [socket 127.0.0.1 $::hostPort]
+        fconfigure $sock -translation binary
+        set request [encoding convertto utf-8 [list $::hostToken $mode $words]]
+        puts -nonewline $sock "[string length $request]\n$request"
+        flush $sock
+        return $sock
+    }
+    # A path as the Linux side sees it, for the files the tests write for
+    # those programs (arguments are translated by the bridge).
+    proc hostPath {path} {
+        regsub -all {(?i)\mz:[/\\]} $path / path
+        return $path
+    }
+    rename exec ::tcl::winExec
+    proc exec {args} {
+        if {![hostTool $args]} {
+            return [uplevel 1 [list ::tcl::winExec {*}$args]]
+        }
+        set sock [hostRequest exec $args]
+        gets $sock length
+        set reply [read $sock $length]
+        close $sock
+        lassign $reply code result
+        return -code [expr {$code ? "error" : "ok"}] $result
+    }
+    rename open ::tcl::winOpen
+    proc open {args} {
+        set name [lindex $args 0]
+        if {![string match |* $name] || ![hostTool [string range $name 1 end]]} {
+            return [uplevel 1 [list ::tcl::winOpen {*}$args]]
+        }
+        set sock [hostRequest pipe [string range $name 1 end]]
+        lassign [gets $sock] status pids
+        if {$status ne "ok"} {
+            close $sock
+            return -code error $pids
+        }
+        set ::hostPids($sock) $pids
+        return $sock
+    }
+    rename pid ::tcl::winPid
+    proc pid {args} {
+        if {[llength $args] == 1 && [info exists ::hostPids([lindex $args 0])]} {
+            return $::hostPids([lindex $args 0])
+        }
+        return [uplevel 1 [list ::tcl::winPid {*}$args]]
+    }
+    rename auto_execok ::tcl::winAutoExecok
+    proc auto_execok {name} {
+        if {$name in $::hostTools} {
+            return [list $name]
+        }
+        return [::tcl::winAutoExecok $name]
+    }
+}
+
+if {![llength [info commands hostPath]]} {
+    proc hostPath {path} {
+        return $path
+    }
 }
 
 foreach tool {openssl python3 curl} {

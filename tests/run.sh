@@ -2,9 +2,11 @@
 # The test command of `make test`: the Rust tests (cargo) once, then the
 # tcltest suites (tests/all.tcl) against the package in build/ under each
 # interpreter: Tcl 8.6 (`tclsh`) and Tcl 9.0 (from tools/tcl9.sh), or only
-# the one named by TCLSH. Prints each part's totals and, last, the combined
-# "N passed, M failed". Fails if anything failed, if a part ran no test,
-# or if an interpreter could not be had.
+# the one named by TCLSH; without TCLSH also the Windows build
+# (`make windows`) in Tcl 8.6.15 for Windows under Wine (tests/windows.sh).
+# Prints each part's totals and, last, the combined "N passed, M failed".
+# Fails if anything failed, if a part ran no test, or if an interpreter
+# could not be had.
 set -u
 cd "$(dirname "$0")/.."
 CARGO=${CARGO:-cargo}
@@ -59,6 +61,24 @@ for tclsh in "${interpreters[@]}"; do
     tcl_skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
     [ -n "$tcl_skipped" ] && summary[${#summary[@]}-1]+=", $tcl_skipped skipped"
 done
+
+# The Windows build under Wine, unless TCLSH named one interpreter.
+if [ -z "${TCLSH:-}" ]; then
+    echo "== tcltest under Wine (Tcl 8.6.15 for Windows, build/windows/tls)"
+    ${MAKE:-make} -s windows 2>&1 | tee "$logs/windows-build"
+    if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+        tally "tcltest windows 8.6.15 (make windows failed)" 0 1 1
+    else
+        bash tests/windows.sh 2>&1 | tee "$logs/windows"
+        status=${PIPESTATUS[0]}
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/windows" | tail -n 1)
+        win_passed=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
+        win_failed=$(echo "$line" | sed -nE 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/p')
+        tally "tcltest windows 8.6.15" "${win_passed:-0}" "${win_failed:-1}" "$status"
+        win_skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+        [ -n "$win_skipped" ] && summary[${#summary[@]}-1]+=", $win_skipped skipped"
+    fi
+fi
 
 echo
 printf '%s\n' "${summary[@]}"

@@ -55,9 +55,34 @@ need dovecot-pop3d file /usr/lib/dovecot/pop3
 need slapd file /usr/sbin/slapd
 need ldap-utils has ldapsearch
 need postfix file /usr/sbin/postfix
+# The Windows build (make windows: mingw-w64, zip, the manual as HTML by
+# mandoc) and its test run under Wine (tests/windows.sh; wine64 is the
+# 64-bit loader, wine its command).
+need gcc-mingw-w64-x86-64 has x86_64-w64-mingw32-gcc
+need zip has zip
+need mandoc has mandoc
+need wine has wine
+need wine64 sh -c 'command -v wine64 || [ -x /usr/lib/wine/wine64 ]'
+
+# Rust's Windows target (for make windows), through rustup when it is
+# there; otherwise named as missing.
+rust_windows() {
+    command -v rustup >/dev/null 2>&1 || { [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"; }
+    command -v rustup >/dev/null 2>&1 || return 1
+    rustup target list --installed 2>/dev/null | grep -qx x86_64-pc-windows-gnu && return 0
+    [ "${DEPS_CHECK_ONLY:-}" = 1 ] && return 1
+    echo "tools/deps.sh: rustup target add x86_64-pc-windows-gnu"
+    rustup target add x86_64-pc-windows-gnu >/dev/null 2>&1
+}
+rust_target() {
+    rust_windows && return 0
+    echo "missing: Rust's x86_64-pc-windows-gnu target; add it with: rustup target add x86_64-pc-windows-gnu" >&2
+    return 1
+}
 
 if [ ${#missing[@]} -eq 0 ]; then
-    exit 0
+    rust_target
+    exit
 fi
 if [ "${DEPS_CHECK_ONLY:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tools/deps.sh: installing ${missing[*]}"
@@ -82,7 +107,8 @@ if [ "${DEPS_CHECK_ONLY:-}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >
         echo "tools/deps.sh: apt-get install failed" >&2
         exit 1
     }
-    exit 0
+    rust_target
+    exit
 fi
 echo "missing packages: ${missing[*]}; install them with: sudo apt-get install -y ${missing[*]}" >&2
 exit 1

@@ -6,7 +6,7 @@
 //! that the peer has not read yet. So after close_notify is flushed, the
 //! socket is half-closed (our FIN follows our data), what already arrived
 //! is read and dropped, and a duplicate of the descriptor stays open in
-//! the event loop, draining until the peer closes too (or a time limit),
+//! the event loop (on Windows, in a thread of ours), draining until the peer closes too (or a time limit),
 //! while Tcl closes its own descriptor as usual. A non-blocking channel's
 //! close never waits: ciphertext the socket did not take yet is sent from
 //! the event loop too, before the half-close.
@@ -14,14 +14,15 @@
 use std::ffi::c_int;
 
 use super::lower::LowerChannel;
-use crate::tcl::boundary;
-use crate::tcl::sys::{self, ClientData};
+use crate::os::{self, Io, Socket};
+use crate::tcl::sys;
 
 /// How long a closed connection is drained at most, in milliseconds.
 const LINGER_MS: c_int = 10_000;
 
 struct Linger {
-    fd: c_int,
+    socket: Socket,
+    #[cfg(unix)]
     timer: sys::Tcl_TimerToken,
     /// Ciphertext still to send before the half-close.
     pending: Vec<u8>,
@@ -45,79 +46,26 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
         return;
     }
     let Some(handle) = lower.handle(sys::TCL_READABLE) else { return };
-    let fd = handle as usize as c_int;
-    // SAFETY: `fd` is the live socket of the lower channel (Tcl closes it
-    // only after our close proc returns); dup gives us our own descriptor.
-    let own = unsafe { libc::dup(fd) };
-    if own < 0 {
-        return;
-    }
-    detach(fd);
-    // SAFETY: `own` is our open descriptor; F_GETFL only reads its flags.
-    let flags = unsafe { libc::fcntl(own, libc::F_GETFL) };
-    // SAFETY: `own` is our open descriptor; F_SETFL only changes the file
-    // status flags (shared with the lower channel's descriptor, which Tcl
-    // only closes after this).
-    unsafe { libc::fcntl(own, libc::F_SETFL, flags | libc::O_NONBLOCK) };
-    let mut linger = Box::new(Linger { fd: own, timer: std::ptr::null_mut(), pending });
+    let Some(socket) = Socket::duplicate(handle) else { return };
+    os::detach(handle);
+    let mut linger = Box::new(Linger {
+        socket,
+        #[cfg(unix)]
+        timer: std::ptr::null_mut(),
+        pending,
+    });
     if !linger.send_pending() {
-        // SAFETY: our descriptor, closed once.
-        unsafe { libc::close(own) };
         return;
     }
     if linger.pending.is_empty() {
         if expect_tickets && !peer_closed {
-            let mut pollfd = libc::pollfd { fd: own, events: libc::POLLIN, revents: 0 };
-            // SAFETY: one valid pollfd for our own descriptor.
-            unsafe { libc::poll(&mut pollfd, 1, TICKET_WAIT_MS) };
+            linger.socket.wait_readable(TICKET_WAIT_MS);
         }
-        if peer_closed || drain(own) {
-            // SAFETY: our descriptor, closed once.
-            unsafe { libc::close(own) };
+        if peer_closed || drain(&linger.socket) {
             return;
         }
     }
-    let mask = linger.interest();
-    let linger = Box::into_raw(linger);
-    // SAFETY: `own` is our descriptor; `linger` stays alive until
-    // `release` frees it, which also removes this handler.
-    unsafe { sys::Tcl_CreateFileHandler(own, mask, on_event, linger as ClientData) };
-    // SAFETY: `linger` stays alive until `release` frees it, which also
-    // deletes this timer unless it has fired.
-    let timer = unsafe { sys::Tcl_CreateTimerHandler(LINGER_MS, on_timeout, linger as ClientData) };
-    // SAFETY: `linger` is the live box leaked above; no reference to it
-    // exists and its handlers only run from the event loop, later.
-    unsafe { (*linger).timer = timer };
-}
-
-/// Points Tcl's descriptor `fd` at a spare socket, leaving the connection
-/// to our duplicate. After our close proc, Tcl 9 shuts down the read side
-/// of its descriptor before closing it; a shutdown acts on the socket, not
-/// the descriptor, and Linux answers data arriving on a socket shut for
-/// reading with a reset, which would defeat the drain.
-fn detach(fd: c_int) {
-    let mut spare: [c_int; 2] = [-1; 2];
-    // SAFETY: a valid array for the two new descriptors.
-    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0, spare.as_mut_ptr()) } != 0 {
-        return;
-    }
-    // SAFETY: the notifier forgets `fd` while it still names the socket
-    // (epoll keeps a registration as long as its open file lives, and our
-    // duplicate keeps it alive); Tcl's own later delete finds nothing.
-    unsafe { sys::Tcl_DeleteFileHandler(fd) };
-    // SAFETY: both are open descriptors: `fd` (Tcl's, which Tcl closes
-    // itself after our close proc) now names the spare socket, under the
-    // same number.
-    if unsafe { libc::dup2(spare[0], fd) } == fd {
-        // SAFETY: `fd` is open; this sets its close-on-exec flag, as Tcl
-        // sets it on its own sockets.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-    }
-    // SAFETY: the spare pair's own descriptors, ours and no longer needed
-    // (`fd` holds its own reference to the spare socket).
-    unsafe { libc::close(spare[0]) };
-    // SAFETY: as above.
-    unsafe { libc::close(spare[1]) };
+    background(linger);
 }
 
 impl Linger {
@@ -125,19 +73,51 @@ impl Linger {
     /// if the socket failed.
     fn send_pending(&mut self) -> bool {
         while !self.pending.is_empty() {
-            // SAFETY: our descriptor; the buffer is readable for its length.
-            let n = unsafe { libc::send(self.fd, self.pending.as_ptr() as *const libc::c_void, self.pending.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
-            if n < 0 {
-                let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-                return errno == libc::EAGAIN || errno == libc::EWOULDBLOCK || errno == libc::EINTR;
+            match self.socket.send(&self.pending) {
+                Io::Done(n) => {
+                    self.pending.drain(..n);
+                }
+                Io::WouldBlock => return true,
+                Io::Failed(_) => return false,
             }
-            self.pending.drain(..n as usize);
         }
-        // SAFETY: our descriptor; our FIN follows everything we sent.
-        unsafe { libc::shutdown(self.fd, libc::SHUT_WR) };
+        self.socket.shutdown_write();
         true
     }
+}
 
+/// Reads and drops what has arrived; true once the peer has closed (or
+/// the socket failed).
+fn drain(socket: &Socket) -> bool {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match socket.recv(&mut buf) {
+            Io::Done(0) => return true,
+            Io::Done(_) => continue,
+            Io::WouldBlock => return false,
+            Io::Failed(_) => return true,
+        }
+    }
+}
+/// Tcl's event loop drains the socket (Unix: a file handler and a timer).
+#[cfg(unix)]
+fn background(linger: Box<Linger>) {
+    let fd = linger.socket.raw();
+    let mask = linger.interest();
+    let linger = Box::into_raw(linger);
+    // SAFETY: `fd` is our descriptor; `linger` stays alive until
+    // `release` frees it, which also removes this handler.
+    unsafe { sys::Tcl_CreateFileHandler(fd, mask, on_event, linger as sys::ClientData) };
+    // SAFETY: `linger` stays alive until `release` frees it, which also
+    // deletes this timer unless it has fired.
+    let timer = unsafe { sys::Tcl_CreateTimerHandler(LINGER_MS, on_timeout, linger as sys::ClientData) };
+    // SAFETY: `linger` is the live box leaked above; no reference to it
+    // exists and its handlers only run from the event loop, later.
+    unsafe { (*linger).timer = timer };
+}
+
+#[cfg(unix)]
+impl Linger {
     fn interest(&self) -> c_int {
         if self.pending.is_empty() {
             sys::TCL_READABLE
@@ -147,63 +127,48 @@ impl Linger {
     }
 }
 
-/// Reads and drops what has arrived; true once the peer has closed.
-fn drain(fd: c_int) -> bool {
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        // SAFETY: our descriptor; `buf` is writable for its length.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), libc::MSG_DONTWAIT) };
-        if n > 0 {
-            continue;
-        }
-        if n == 0 {
-            return true;
-        }
-        let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-        return errno != libc::EAGAIN && errno != libc::EWOULDBLOCK && errno != libc::EINTR;
-    }
-}
-
 /// # Safety
-/// `linger` came from `hand_off` and has not been finished.
+/// `linger` came from `background` and has not been finished.
+#[cfg(unix)]
 unsafe fn release(linger: *mut Linger) {
-    // SAFETY: per the contract, the box leaked by `hand_off` is ours and
-    // is taken back once, here.
+    // SAFETY: per the contract, the box leaked by `background` is ours
+    // and is taken back once, here.
     let linger = unsafe { Box::from_raw(linger) };
-    // SAFETY: removes the handler `hand_off` (or `on_event`) created for
-    // our descriptor.
-    unsafe { sys::Tcl_DeleteFileHandler(linger.fd) };
+    // SAFETY: removes the handler `background` (or `on_event`) created
+    // for our descriptor.
+    unsafe { sys::Tcl_DeleteFileHandler(linger.socket.raw()) };
     if !linger.timer.is_null() {
         // SAFETY: our timer, not fired yet (`on_timeout` clears the token
         // before releasing).
         unsafe { sys::Tcl_DeleteTimerHandler(linger.timer) };
     }
-    // SAFETY: our descriptor, closed once; its handler is gone.
-    unsafe { libc::close(linger.fd) };
+    // Dropping the box closes our descriptor; its handler is gone.
 }
 
-unsafe extern "C" fn on_event(data: ClientData, mask: c_int) {
-    boundary((), || {
+#[cfg(unix)]
+unsafe extern "C" fn on_event(data: sys::ClientData, mask: c_int) {
+    crate::tcl::boundary((), || {
         let linger = data as *mut Linger;
         // SAFETY: the handler is removed when the linger is finished, so
         // `linger` is live here.
         let state = unsafe { &mut *linger };
         let had_pending = !state.pending.is_empty();
         let ok = !had_pending || mask & sys::TCL_WRITABLE == 0 || state.send_pending();
-        let peer_closed = mask & sys::TCL_READABLE != 0 && drain(state.fd);
+        let peer_closed = mask & sys::TCL_READABLE != 0 && drain(&state.socket);
         if !ok || peer_closed {
             // SAFETY: live, finished once.
             unsafe { release(linger) };
         } else if had_pending && state.pending.is_empty() {
             // All sent: only the peer's end is awaited now.
             // SAFETY: replaces the handler of our own descriptor.
-            unsafe { sys::Tcl_CreateFileHandler(state.fd, sys::TCL_READABLE, on_event, data) };
+            unsafe { sys::Tcl_CreateFileHandler(state.socket.raw(), sys::TCL_READABLE, on_event, data) };
         }
     })
 }
 
-unsafe extern "C" fn on_timeout(data: ClientData) {
-    boundary((), || {
+#[cfg(unix)]
+unsafe extern "C" fn on_timeout(data: sys::ClientData) {
+    crate::tcl::boundary((), || {
         let linger = data as *mut Linger;
         // SAFETY: the timer is live, so the linger is too (`release`
         // deletes the timer before freeing it); no reference to it exists.
@@ -212,4 +177,80 @@ unsafe extern "C" fn on_timeout(data: ClientData) {
         // its token cleared `release` does not delete it again.
         unsafe { release(linger) };
     })
+}
+
+/// One thread of ours drains every closed socket (Windows: Tcl's notifier
+/// has no file handlers there). It sends what is pending, half-closes,
+/// reads and drops until the peer closes or [`LINGER_MS`] pass, and
+/// exits when it has nothing left to drain, so no Tcl event loop is
+/// needed and unloading leaves no thread behind for long.
+#[cfg(windows)]
+static QUEUE: std::sync::Mutex<Option<std::sync::mpsc::Sender<Box<Linger>>>> = std::sync::Mutex::new(None);
+
+#[cfg(windows)]
+fn background(linger: Box<Linger>) {
+    use std::sync::mpsc;
+    let mut queue = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
+    let linger = match queue.as_ref() {
+        Some(tx) => match tx.send(linger) {
+            Ok(()) => return,
+            Err(mpsc::SendError(linger)) => linger,
+        },
+        None => linger,
+    };
+    let (tx, rx) = mpsc::channel();
+    // The receiver is moved into the thread: sending cannot fail before
+    // the thread has drained everything and dropped it.
+    let _ = tx.send(linger);
+    *queue = Some(tx);
+    drop(queue);
+    let spawned = std::thread::Builder::new().name("tls-linger".into()).spawn(move || drain_thread(rx));
+    if spawned.is_err() {
+        // No thread: the sockets queued are closed as they are (dropped
+        // with the queue's receiver).
+        *QUEUE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+#[cfg(windows)]
+fn drain_thread(rx: std::sync::mpsc::Receiver<Box<Linger>>) {
+    use std::time::{Duration, Instant};
+    let limit = Duration::from_millis(LINGER_MS as u64);
+    let mut active: Vec<(Box<Linger>, Instant)> = Vec::new();
+    loop {
+        if active.is_empty() {
+            // Idle: wait a while for more, then end (a later close starts
+            // a new thread).
+            match rx.recv_timeout(limit) {
+                Ok(linger) => active.push((linger, Instant::now() + limit)),
+                Err(_) => {
+                    // Under the lock, so no close queues to a thread that
+                    // is ending.
+                    let mut queue = QUEUE.lock().unwrap_or_else(|e| e.into_inner());
+                    match rx.try_recv() {
+                        Ok(linger) => active.push((linger, Instant::now() + limit)),
+                        Err(_) => {
+                            *queue = None;
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        while let Ok(linger) = rx.try_recv() {
+            active.push((linger, Instant::now() + limit));
+        }
+        let interest: Vec<(&Socket, bool)> = active.iter().map(|(l, _)| (&l.socket, !l.pending.is_empty())).collect();
+        // A short wait, so new arrivals are taken up promptly.
+        let ready = Socket::wait_any(&interest, 50);
+        let now = Instant::now();
+        let mut index = 0;
+        active.retain_mut(|(linger, deadline)| {
+            let (readable, writable) = ready.get(index).copied().unwrap_or((false, false));
+            index += 1;
+            let ok = linger.pending.is_empty() || !writable || linger.send_pending();
+            let peer_closed = readable && drain(&linger.socket);
+            ok && !peer_closed && now < *deadline
+        });
+    }
 }

@@ -199,11 +199,7 @@ impl LowerChannel {
     /// false on timeout or when the channel has no OS handle.
     pub fn wait_readable(&self, timeout_ms: i32) -> bool {
         let Some(handle) = self.handle(sys::TCL_READABLE) else { return false };
-        let mut pollfd = libc::pollfd { fd: handle as usize as c_int, events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd for the call; the descriptor belongs to
-        // the live lower channel.
-        let ready = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
-        ready > 0
+        crate::os::wait_readable(handle, timeout_ms)
     }
 
     /// Passes `fconfigure` options we do not own to the lower driver.

@@ -182,7 +182,7 @@ impl<L: Lower> TlsChannel<L> {
     }
 
     fn io_failure(&mut self, errno: c_int) -> Stall {
-        let text = std::io::Error::from_raw_os_error(errno).to_string();
+        let text = crate::os::errno_text(errno);
         self.fail(TlsError::new(ErrorKind::Io, "IO", format!("I/O error on the underlying channel: {text}")))
     }
 

@@ -193,7 +193,7 @@ pub unsafe fn init_stubs(interp: *mut Tcl_Interp) -> Result<(), LoadError> {
         let message = format!(
             "this tls library is built for Tcl {}, but the interpreter is Tcl {other}: load {} (pkgIndex.tcl picks it)",
             if TCL_MAJOR == 9 { "9.0" } else { "8.6" },
-            if other == 9 { "libtcl9tls.so" } else { "libtcltls.so" },
+            if other == 9 { LIBRARY_FILES.1 } else { LIBRARY_FILES.0 },
         );
         // SAFETY: the magic names the table's version, so its slots have
         // that version's signatures; `message` lives for the call.
@@ -301,6 +301,10 @@ macro_rules! stub_fn {
     };
 }
 
+/// The file names of the Tcl 8.6 and the Tcl 9 library on this platform
+/// (what `pkgIndex.tcl` loads).
+pub const LIBRARY_FILES: (&str, &str) = if cfg!(windows) { ("tcltls.dll", "tcl9tls.dll") } else { ("libtcltls.so", "libtcl9tls.so") };
+
 macro_rules! slot_number {
     (_) => {
         None
@@ -356,6 +360,7 @@ stubs! {
     155 155 => fn Tcl_GetChannelMode(chan: Tcl_Channel) -> c_int;
     157 157 => fn Tcl_GetChannelOption(interp: *mut Tcl_Interp, chan: Tcl_Channel, name: *const c_char, ds: *mut Tcl_DString) -> c_int;
     158 158 => fn Tcl_GetChannelType(chan: Tcl_Channel) -> *const Tcl_ChannelType;
+    128 128 => fn Tcl_ErrnoMsg(err: c_int) -> *const c_char;
     161 161 => fn Tcl_GetErrno() -> c_int;
     166 166 => fn Tcl_GetObjResult(interp: *mut Tcl_Interp) -> *mut Tcl_Obj;
     183 183 => fn Tcl_InputBuffered(chan: Tcl_Channel) -> c_int;

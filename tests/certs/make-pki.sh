@@ -75,6 +75,9 @@ ec other.key
 openssl x509 -in server-rsa.pem -outform DER -out server-rsa.der 2>/dev/null
 openssl rsa -in server-rsa.key -traditional -outform DER -out server-rsa.key.der 2>/dev/null
 
+# Diffie-Hellman parameters for -dhparams (the named group ffdhe2048).
+openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out dh.pem 2>/dev/null
+
 # A hashed CA directory for -cadir.
 mkdir -p ca-dir
 cp ca.pem ca-dir/
