@@ -52,10 +52,20 @@ impl Socket {
             return None;
         }
         let socket = Socket(own);
+        // Tcl's WSAAsyncSelect registration belongs to the socket, not to
+        // its handle: left in place, the events of the connection being
+        // drained would still be posted to Tcl's window under the handle
+        // Tcl is about to close, and Tcl would take them for those of a
+        // new socket that gets the same handle value (a fresh connection
+        // then reads "connection reset by peer"). Cancelling it through
+        // any descriptor cancels it for all; the socket is ours now.
+        // SAFETY: our socket; no event object is used when the event set
+        // is empty.
+        unsafe { ws::WSAEventSelect(own, 0, 0) };
         let mut on: u32 = 1;
-        // SAFETY: our socket; FIONBIO reads one u32. It may fail while
-        // Tcl's WSAAsyncSelect is on the socket; every send and receive
-        // polls first, so nothing waits either way.
+        // SAFETY: our socket; FIONBIO reads one u32 (it succeeds now that
+        // no event selection is on the socket; every send and receive
+        // polls first, so nothing waits either way).
         unsafe { ws::ioctlsocket(own, ws::FIONBIO, &mut on) };
         Some(socket)
     }
