@@ -34,6 +34,20 @@ tally() {
     failed=$((failed + f))
 }
 
+# tally_tcltest LABEL LOG STATUS: tallies a tcltest run (tests/all.tcl)
+# from its last "N passed, M failed[, K skipped]" line; the skips are
+# shown per run (each names its constraint above).
+tally_tcltest() {
+    local label=$1 log=$2 status=$3 line p f k
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    p=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
+    f=$(echo "$line" | sed -nE 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/p')
+    tally "$label" "${p:-0}" "${f:-1}" "$status"
+    k=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+    [ -n "$k" ] && summary[${#summary[@]}-1]+=", $k skipped"
+    return 0
+}
+
 # The interpreters: TCLSH if given, else Tcl 8.6 and Tcl 9.0.
 . tests/interpreters.sh
 if [ "$tcl9_missing" = 1 ]; then
@@ -52,14 +66,7 @@ for tclsh in "${interpreters[@]}"; do
     version=$(echo 'puts [info patchlevel]' | "$tclsh" 2>/dev/null)
     echo "== tcltest under $tclsh (Tcl ${version:-?})"
     TCLLIBPATH="$PWD/build${TCLLIBPATH:+ $TCLLIBPATH}" "$tclsh" tests/all.tcl 2>&1 | tee "$logs/tcl"
-    status=${PIPESTATUS[0]}
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/tcl" | tail -n 1)
-    tcl_passed=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
-    tcl_failed=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
-    tally "tcltest ${version:-?}" "${tcl_passed:-0}" "${tcl_failed:-1}" "$status"
-    # Skips are shown per interpreter (each names its constraint above).
-    tcl_skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
-    [ -n "$tcl_skipped" ] && summary[${#summary[@]}-1]+=", $tcl_skipped skipped"
+    tally_tcltest "tcltest ${version:-?}" "$logs/tcl" "${PIPESTATUS[0]}"
 done
 
 # The Windows build under Wine, unless TCLSH named one interpreter.
@@ -70,13 +77,7 @@ if [ -z "${TCLSH:-}" ]; then
         tally "tcltest windows 8.6.15 (make windows failed)" 0 1 1
     else
         bash tests/windows.sh 2>&1 | tee "$logs/windows"
-        status=${PIPESTATUS[0]}
-        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logs/windows" | tail -n 1)
-        win_passed=$(echo "$line" | sed -nE 's/^([0-9]+) passed.*/\1/p')
-        win_failed=$(echo "$line" | sed -nE 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/p')
-        tally "tcltest windows 8.6.15" "${win_passed:-0}" "${win_failed:-1}" "$status"
-        win_skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
-        [ -n "$win_skipped" ] && summary[${#summary[@]}-1]+=", $win_skipped skipped"
+        tally_tcltest "tcltest windows 8.6.15" "$logs/windows" "${PIPESTATUS[0]}"
     fi
 fi
 
