@@ -528,14 +528,15 @@ impl TlsConfig {
 
     fn set(&mut self, name: &str, value: &OptionValue) -> Result<()> {
         let option = canonical(name).ok_or_else(|| bad_option(name))?;
+        // Errors name the option as the script spelled it (`-securitylevel`
+        // is reported as `-securitylevel`, not as `-security_level`).
         let text = || Some(value.text());
-        let flag = || value.flag(option);
+        let flag = || value.flag(name);
         match option {
             "-alpn" => self.alpn = value.list(),
             "-cachesize" => {
-                let size = value.int(option)?;
-                let size =
-                    u32::try_from(size).map_err(|_| TlsError::new(ErrorKind::Value, option, format!("bad value \"{size}\" for -cachesize: must be a non-negative integer")))?;
+                let size = value.int(name)?;
+                let size = u32::try_from(size).map_err(|_| TlsError::new(ErrorKind::Value, name, format!("bad value \"{size}\" for {name}: must be a non-negative integer")))?;
                 self.cache_size = Some(size);
             }
             "-cadir" => self.cadir = text(),
@@ -555,9 +556,9 @@ impl TlsConfig {
             "-request" => self.request = Some(flag()?),
             "-require" => self.require = Some(flag()?),
             "-security_level" => {
-                let level = value.int(option)?;
+                let level = value.int(name)?;
                 if !(0..=5).contains(&level) {
-                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{level}\" for -security_level: must be an integer from 0 to 5")));
+                    return Err(TlsError::new(ErrorKind::Value, name, format!("bad value \"{level}\" for {name}: must be an integer from 0 to 5")));
                 }
                 self.security_level = Some(level as i32);
             }
@@ -576,11 +577,11 @@ impl TlsConfig {
             "-keylog" => self.keylog = non_empty_text(&value.text()),
             "-crlfile" => self.crlfile = non_empty_text(&value.text()),
             "-pkcs12" => self.pkcs12 = non_empty_text(&value.text()),
-            "-sni" => self.sni = parse_sni(&value.lists(option)?)?,
+            "-sni" => self.sni = parse_sni(&value.lists(name)?)?,
             "-timeout" => {
-                let ms = value.int(option)?;
+                let ms = value.int(name)?;
                 if ms < 0 {
-                    return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{ms}\" for -timeout: must be a number of milliseconds, 0 for none")));
+                    return Err(TlsError::new(ErrorKind::Value, name, format!("bad value \"{ms}\" for {name}: must be a number of milliseconds, 0 for none")));
                 }
                 self.timeout = (ms > 0).then_some(ms as u64);
             }
@@ -589,7 +590,7 @@ impl TlsConfig {
                     "none" => CrlCheck::None,
                     "leaf" => CrlCheck::Leaf,
                     "chain" => CrlCheck::Chain,
-                    other => return Err(TlsError::new(ErrorKind::Value, option, format!("bad value \"{other}\" for -crlcheck: must be none, leaf, or chain"))),
+                    other => return Err(TlsError::new(ErrorKind::Value, name, format!("bad value \"{other}\" for {name}: must be none, leaf, or chain"))),
                 })
             }
             "-pin" => self.pins = value.list().iter().map(|p| Pin::parse(p)).collect::<Result<_>>()?,
@@ -764,6 +765,15 @@ mod tests {
         assert_eq!(err.message(), "bad value \"6\" for -security_level: must be an integer from 0 to 5");
         assert!(parse_typed(&[("-security_level", Int(-1))]).is_err());
         assert!(parse_typed(&[("-security_level", Int(i64::MAX))]).is_err());
+    }
+
+    #[test]
+    fn errors_name_the_option_as_spelled() {
+        let err = parse_typed(&[("-securitylevel", Int(12843))]).unwrap_err();
+        assert_eq!(err.message(), "bad value \"12843\" for -securitylevel: must be an integer from 0 to 5");
+        assert_eq!(err.error_code().last().map(String::as_str), Some("-securitylevel"));
+        let err = parse_typed(&[("-vcmd", Text("x".into())), ("-callback", Int(1)), ("-ciphers", Bool(true)), ("-securitylevel", Text("high".into()))]).unwrap_err();
+        assert!(err.message().contains("-securitylevel"), "{}", err.message());
     }
 
     fn range(flags: &[(&str, bool)]) -> Result<(Version, Version)> {
