@@ -92,6 +92,9 @@ pub struct Hooks {
     /// The interpreter's thread: after `thread::transfer` the scripts
     /// cannot run (their interpreter belongs to the old thread).
     thread: std::thread::ThreadId,
+    /// Set once the channel is closed while its connection still takes
+    /// in the server's session tickets: no script runs any more.
+    quiet: std::sync::atomic::AtomicBool,
 }
 
 impl Hooks {
@@ -106,10 +109,14 @@ impl Hooks {
             pins,
             session_key,
             thread: std::thread::current().id(),
+            quiet: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     fn call(&self, script: &str, form: &str, args: Vec<Obj>) -> Result<Obj, String> {
+        if self.quiet.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(format!("channel \"{}\" is closed", self.channel));
+        }
         if std::thread::current().id() != self.thread {
             return Err(format!("the interpreter of \"{script}\" belongs to another thread"));
         }
@@ -124,7 +131,7 @@ impl Hooks {
     /// interpreter (`bgerror`), for failures that have no caller to
     /// return to.
     pub fn background_error(&self, error: &crate::error::TlsError) {
-        if std::thread::current().id() == self.thread {
+        if std::thread::current().id() == self.thread && !self.quiet.load(std::sync::atomic::Ordering::Relaxed) {
             Interp(self.interp.0).background_error(error);
         }
     }
@@ -188,6 +195,15 @@ fn hooks_index() -> Option<Index<Ssl, Arc<Hooks>>> {
 /// The hooks of a connection.
 pub fn hooks(ssl: &SslRef) -> Option<Arc<Hooks>> {
     ssl.ex_data(hooks_index()?).cloned()
+}
+
+/// Runs no more scripts for this connection (its channel is closed, the
+/// connection lives on a little to take in session tickets); sessions
+/// are still remembered.
+pub fn silence(ssl: &SslRef) {
+    if let Some(hooks) = hooks(ssl) {
+        hooks.quiet.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Runs the body of an OpenSSL callback: a panic is recorded in the

@@ -291,8 +291,12 @@ unsafe extern "C" fn close2_proc(data: ClientData, _interp: *mut Tcl_Interp, fla
                 if let Ok(mut tls) = shell.tls.try_borrow_mut() {
                     if !tls.unstacking {
                         let can_take = linger::can_take(&tls.lower);
-                        let rest = tls.close_notify_for_close(can_take);
-                        linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets(), rest);
+                        if let Some(engine) = tls.engine_for_tickets(can_take) {
+                            linger::hand_off_awaiting_tickets(&tls.lower, engine);
+                        } else {
+                            let rest = tls.close_notify_for_close(can_take);
+                            linger::hand_off(&tls.lower, tls.lower_eof, tls.awaits_tickets(), rest);
+                        }
                     }
                 }
                 // From here on the lower channel is not ours. Closed from a

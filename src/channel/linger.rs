@@ -13,7 +13,12 @@
 
 use std::ffi::c_int;
 
+use std::time::{Duration, Instant};
+
 use super::lower::LowerChannel;
+use crate::callbacks;
+use crate::engine::{ReadOutcome, TlsEngine};
+use crate::openssl_extra;
 use crate::os::{self, Io, Socket};
 use crate::tcl::sys;
 
@@ -38,16 +43,30 @@ pub fn can_take(lower: &LowerChannel) -> bool {
 /// after the handshake and would otherwise arrive after the close).
 const TICKET_WAIT_MS: c_int = 100;
 
+/// Ciphertext taken in per socket read while tickets are awaited.
+const TICKET_READ_CHUNK: usize = 64 * 1024;
+
 /// Sends `pending`, half-closes `lower`'s socket and drains it until the
 /// peer closes. `expect_tickets`: the server's tickets may still be on
 /// their way.
 pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, pending: Vec<u8>) {
-    if !can_take(lower) {
-        return;
+    if let Some(socket) = take(lower) {
+        linger_on(socket, peer_closed, expect_tickets, pending);
     }
-    let Some(handle) = lower.handle(sys::TCL_READABLE) else { return };
-    let Some(socket) = Socket::duplicate(handle) else { return };
+}
+
+/// Our own duplicate of `lower`'s socket, which Tcl is about to close.
+fn take(lower: &LowerChannel) -> Option<Socket> {
+    if !can_take(lower) {
+        return None;
+    }
+    let handle = lower.handle(sys::TCL_READABLE)?;
+    let socket = Socket::duplicate(handle)?;
     os::detach(handle);
+    Some(socket)
+}
+
+fn linger_on(socket: Socket, peer_closed: bool, expect_tickets: bool, pending: Vec<u8>) {
     let mut linger = Box::new(Linger {
         socket,
         #[cfg(unix)]
@@ -66,6 +85,109 @@ pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, p
         }
     }
     background(linger);
+}
+
+/// How often a closed client looks for its server's session tickets.
+const TICKET_POLL_MS: c_int = 5;
+
+/// A closed non-blocking TLS 1.3 client's connection, taking in its
+/// server's session tickets from the event loop for at most
+/// [`TICKET_WAIT_MS`] (they come a round trip after the handshake), so
+/// that the next connection resumes; then close_notify and the linger.
+/// It lives on Tcl's thread, in a timer: its scripts no longer run.
+struct TicketWait {
+    engine: TlsEngine,
+    socket: Socket,
+    until: Instant,
+}
+
+/// `hand_off` for a non-blocking TLS 1.3 client that has no session
+/// ticket yet: `engine` (the closed channel's connection, close_notify not
+/// sent yet) sends what it still has, takes in the tickets, then closes
+/// as any channel does. Never waits.
+pub fn hand_off_awaiting_tickets(lower: &LowerChannel, engine: TlsEngine) {
+    let Some(socket) = take(lower) else { return };
+    callbacks::silence(engine.ssl());
+    let until = Instant::now() + Duration::from_millis(TICKET_WAIT_MS as u64);
+    poll_tickets(Box::new(TicketWait { engine, socket, until }));
+}
+
+fn poll_tickets(mut wait: Box<TicketWait>) {
+    match wait.step() {
+        Some(peer_closed) => (*wait).finish(peer_closed),
+        None => {
+            let data = Box::into_raw(wait);
+            // SAFETY: the timer owns the box leaked here; `on_ticket_poll`
+            // takes it back once, when the timer fires.
+            unsafe { sys::Tcl_CreateTimerHandler(TICKET_POLL_MS, on_ticket_poll, data as sys::ClientData) };
+        }
+    }
+}
+
+unsafe extern "C" fn on_ticket_poll(data: sys::ClientData) {
+    crate::tcl::boundary((), || {
+        // SAFETY: leaked by `poll_tickets` for this timer, which fires
+        // once; nothing else refers to it.
+        let wait = unsafe { Box::from_raw(data as *mut TicketWait) };
+        poll_tickets(wait);
+    })
+}
+
+impl TicketWait {
+    /// Sends what the engine has for the peer and takes in what arrived.
+    /// `None` while the tickets are awaited; `Some(peer_closed)` once
+    /// they are in, the connection ended or time is up.
+    fn step(&mut self) -> Option<bool> {
+        while !self.engine.output().is_empty() {
+            match self.socket.send(self.engine.output()) {
+                Io::Done(n) => self.engine.consume_output(n),
+                Io::WouldBlock => break,
+                Io::Failed(_) => return Some(true),
+            }
+        }
+        let mut peer_closed = false;
+        loop {
+            let space = self.engine.input_space(TICKET_READ_CHUNK);
+            match self.socket.recv(space) {
+                Io::Done(0) => {
+                    self.engine.commit_input(0);
+                    self.engine.feed_eof();
+                    peer_closed = true;
+                    break;
+                }
+                Io::Done(n) => self.engine.commit_input(n),
+                Io::WouldBlock => {
+                    self.engine.commit_input(0);
+                    break;
+                }
+                Io::Failed(_) => {
+                    self.engine.commit_input(0);
+                    return Some(true);
+                }
+            }
+        }
+        // Plaintext that comes with the tickets is dropped: the channel
+        // is closed.
+        let mut plain = [0u8; 16 * 1024];
+        loop {
+            match self.engine.read(&mut plain) {
+                Ok(ReadOutcome::Data(_)) => {}
+                Ok(ReadOutcome::WantInput) => break,
+                Ok(ReadOutcome::CloseNotify | ReadOutcome::Truncated) | Err(_) => return Some(peer_closed),
+            }
+        }
+        let done = peer_closed || openssl_extra::session_resumable(self.engine.ssl()) || Instant::now() >= self.until;
+        done.then_some(peer_closed)
+    }
+
+    /// close_notify after what the engine still has, then the linger.
+    fn finish(self, peer_closed: bool) {
+        let TicketWait { mut engine, socket, .. } = self;
+        engine.shutdown();
+        let pending = engine.output().to_vec();
+        drop(engine);
+        linger_on(socket, peer_closed, false, pending);
+    }
 }
 
 impl Linger {

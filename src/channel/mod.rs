@@ -595,16 +595,30 @@ impl<L: Lower> TlsChannel<L> {
         }
     }
 
-    /// A TLS 1.3 client whose server has not sent its session tickets yet
-    /// (they may arrive just after we close).
+    /// A blocking TLS 1.3 client whose server has not sent its session
+    /// tickets yet (they may arrive just after we close).
     pub fn awaits_tickets(&self) -> bool {
+        self.blocking && !self.tickets_awaited && self.wants_tickets()
+    }
+
+    /// A TLS 1.3 client with no session to resume yet.
+    fn wants_tickets(&self) -> bool {
         let ssl = self.engine.ssl();
-        self.blocking
-            && !self.tickets_awaited
-            && !self.config.server
-            && self.engine.handshake_done()
-            && ssl.version2() == Some(openssl::ssl::SslVersion::TLS1_3)
-            && !crate::openssl_extra::session_resumable(ssl)
+        !self.config.server && self.engine.handshake_done() && ssl.version2() == Some(openssl::ssl::SslVersion::TLS1_3) && !crate::openssl_extra::session_resumable(ssl)
+    }
+
+    /// For `close` of a non-blocking TLS 1.3 client that has no session
+    /// ticket yet: its connection, for the linger to take in the server's
+    /// tickets from the event loop before close_notify (a non-blocking
+    /// close never waits; [`linger::hand_off_awaiting_tickets`]). The
+    /// channel keeps a blank engine for the rest of its short life.
+    pub fn engine_for_tickets(&mut self, can_hand_off: bool) -> Option<TlsEngine> {
+        let open = self.fatal.is_none() && self.peer_end == PeerEnd::Open && !self.lower_eof;
+        if self.blocking || !can_hand_off || !open || !self.wants_tickets() {
+            return None;
+        }
+        let blank = TlsEngine::new(openssl::ssl::Ssl::new(&self.context).ok()?, None).ok()?;
+        Some(std::mem::replace(&mut self.engine, blank))
     }
 
     /// For `close`: a blocking TLS 1.3 client that has no ticket yet takes
