@@ -43,8 +43,10 @@ pub fn can_take(lower: &LowerChannel) -> bool {
 /// after the handshake and would otherwise arrive after the close).
 const TICKET_WAIT_MS: c_int = 100;
 
-/// Ciphertext taken in per socket read while tickets are awaited.
+/// Ciphertext taken in per socket read while tickets are awaited, and
+/// reads per poll at most.
 const TICKET_READ_CHUNK: usize = 64 * 1024;
+const TICKET_READS_PER_POLL: usize = 4;
 
 /// Sends `pending`, half-closes `lower`'s socket and drains it until the
 /// peer closes. `expect_tickets`: the server's tickets may still be on
@@ -90,31 +92,51 @@ fn linger_on(socket: Socket, peer_closed: bool, expect_tickets: bool, pending: V
 /// How often a closed client looks for its server's session tickets.
 const TICKET_POLL_MS: c_int = 5;
 
-/// A closed non-blocking TLS 1.3 client's connection, taking in its
-/// server's session tickets from the event loop for at most
-/// [`TICKET_WAIT_MS`] (they come a round trip after the handshake), so
-/// that the next connection resumes; then close_notify and the linger.
-/// It lives on Tcl's thread, in a timer: its scripts no longer run.
+/// A closed non-blocking TLS 1.3 client's connection, whose close_notify
+/// has gone out like any other's, taking in its server's session tickets
+/// from the event loop for at most [`TICKET_WAIT_MS`] (they come a round
+/// trip after the handshake; OpenSSL still takes TLS 1.3 handshake
+/// messages after close_notify) so that the next connection resumes; then
+/// the plain linger. It lives on Tcl's thread, in a timer, and its scripts
+/// no longer run.
 struct TicketWait {
     engine: TlsEngine,
-    socket: Socket,
+    linger: Box<Linger>,
     until: Instant,
 }
 
 /// `hand_off` for a non-blocking TLS 1.3 client that has no session
-/// ticket yet: `engine` (the closed channel's connection, close_notify not
-/// sent yet) sends what it still has, takes in the tickets, then closes
-/// as any channel does. Never waits.
-pub fn hand_off_awaiting_tickets(lower: &LowerChannel, engine: TlsEngine) {
+/// ticket yet: `engine` is the closed channel's connection, close_notify
+/// not sent yet. It is sent now with what the engine still has, as for
+/// any close; the tickets are taken in afterwards. Never waits.
+pub fn hand_off_awaiting_tickets(lower: &LowerChannel, mut engine: TlsEngine) {
     let Some(socket) = take(lower) else { return };
     callbacks::silence(engine.ssl());
+    engine.shutdown();
+    let pending = engine.output().to_vec();
+    engine.consume_output(pending.len());
+    let mut linger = Box::new(Linger {
+        socket,
+        #[cfg(unix)]
+        timer: std::ptr::null_mut(),
+        pending,
+    });
+    if !linger.send_pending() {
+        return;
+    }
     let until = Instant::now() + Duration::from_millis(TICKET_WAIT_MS as u64);
-    poll_tickets(Box::new(TicketWait { engine, socket, until }));
+    poll_tickets(Box::new(TicketWait { engine, linger, until }));
 }
 
 fn poll_tickets(mut wait: Box<TicketWait>) {
     match wait.step() {
-        Some(peer_closed) => (*wait).finish(peer_closed),
+        Some(peer_closed) => {
+            let TicketWait { engine, linger, .. } = *wait;
+            drop(engine);
+            if !(peer_closed && linger.pending.is_empty()) {
+                background(linger);
+            }
+        }
         None => {
             let data = Box::into_raw(wait);
             // SAFETY: the timer owns the box leaked here; `on_ticket_poll`
@@ -134,59 +156,46 @@ unsafe extern "C" fn on_ticket_poll(data: sys::ClientData) {
 }
 
 impl TicketWait {
-    /// Sends what the engine has for the peer and takes in what arrived.
-    /// `None` while the tickets are awaited; `Some(peer_closed)` once
-    /// they are in, the connection ended or time is up.
+    /// Sends what is still pending and takes in what arrived. `None`
+    /// while the tickets are awaited; `Some(peer_closed)` once they are
+    /// in, the connection ended or failed, or time is up.
     fn step(&mut self) -> Option<bool> {
-        while !self.engine.output().is_empty() {
-            match self.socket.send(self.engine.output()) {
-                Io::Done(n) => self.engine.consume_output(n),
-                Io::WouldBlock => break,
-                Io::Failed(_) => return Some(true),
-            }
+        if !self.linger.send_pending() {
+            return Some(true);
         }
         let mut peer_closed = false;
-        loop {
+        // A few reads per poll, each decrypted before the next, so that
+        // a peer sending fast fills no buffer of ours.
+        for _ in 0..TICKET_READS_PER_POLL {
             let space = self.engine.input_space(TICKET_READ_CHUNK);
-            match self.socket.recv(space) {
+            let outcome = self.linger.socket.recv(space);
+            let filled = if let Io::Done(n) = outcome { n } else { 0 };
+            self.engine.commit_input(filled);
+            match outcome {
                 Io::Done(0) => {
-                    self.engine.commit_input(0);
                     self.engine.feed_eof();
                     peer_closed = true;
-                    break;
                 }
-                Io::Done(n) => self.engine.commit_input(n),
-                Io::WouldBlock => {
-                    self.engine.commit_input(0);
-                    break;
-                }
-                Io::Failed(_) => {
-                    self.engine.commit_input(0);
-                    return Some(true);
+                Io::Done(_) | Io::WouldBlock => {}
+                Io::Failed(_) => return Some(true),
+            }
+            // Application data after our close_notify ends the engine (an
+            // OpenSSL rule): the tickets come before it, and it would be
+            // dropped anyway, the channel being closed.
+            let mut plain = [0u8; 16 * 1024];
+            loop {
+                match self.engine.read(&mut plain) {
+                    Ok(ReadOutcome::Data(_)) => {}
+                    Ok(ReadOutcome::WantInput) => break,
+                    Ok(ReadOutcome::CloseNotify | ReadOutcome::Truncated) | Err(_) => return Some(peer_closed),
                 }
             }
-        }
-        // Plaintext that comes with the tickets is dropped: the channel
-        // is closed.
-        let mut plain = [0u8; 16 * 1024];
-        loop {
-            match self.engine.read(&mut plain) {
-                Ok(ReadOutcome::Data(_)) => {}
-                Ok(ReadOutcome::WantInput) => break,
-                Ok(ReadOutcome::CloseNotify | ReadOutcome::Truncated) | Err(_) => return Some(peer_closed),
+            if peer_closed || matches!(outcome, Io::WouldBlock) || openssl_extra::session_resumable(self.engine.ssl()) {
+                break;
             }
         }
         let done = peer_closed || openssl_extra::session_resumable(self.engine.ssl()) || Instant::now() >= self.until;
         done.then_some(peer_closed)
-    }
-
-    /// close_notify after what the engine still has, then the linger.
-    fn finish(self, peer_closed: bool) {
-        let TicketWait { mut engine, socket, .. } = self;
-        engine.shutdown();
-        let pending = engine.output().to_vec();
-        drop(engine);
-        linger_on(socket, peer_closed, false, pending);
     }
 }
 
