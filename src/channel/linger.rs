@@ -9,7 +9,9 @@
 //! the event loop (on Windows, in a thread of ours), draining until the peer closes too (or a time limit),
 //! while Tcl closes its own descriptor as usual. A non-blocking channel's
 //! close never waits: ciphertext the socket did not take yet is sent from
-//! the event loop too, before the half-close.
+//! the event loop too, before the half-close. A non-blocking TLS 1.3
+//! client that has no session ticket yet keeps its engine for a moment
+//! after close ([`hand_off_awaiting_tickets`]) to take the tickets in.
 
 use std::ffi::c_int;
 
