@@ -81,6 +81,22 @@ if {[info exists ::env(TLS_TEST_HOSTBRIDGE)]} {
             after 100
         }
     }
+    # Closes a bridge socket a second later, not now: Tcl for Windows may
+    # still have the bridge's FD_CLOSE for it queued, and would take it for
+    # one of a new socket that got the same handle value (a fresh
+    # connection then reads EOF at once); Wine reuses handle values at
+    # once. A test's cleanup may close it meanwhile, and its name may then
+    # be another channel's: only the same connection (local port, and the
+    # bridge's port) is closed.
+    proc hostCloseLater {sock} {
+        set id [list [lindex [fconfigure $sock -sockname] 2] $::hostPort]
+        after 1000 [list apply {{sock id} {
+            if {![catch {list [lindex [fconfigure $sock -sockname] 2] [lindex [fconfigure $sock -peername] 2]} now]
+                    && $now eq $id} {
+                catch {close $sock}
+            }
+        }} $sock $id]
+    }
     # A path as the Linux side sees it, for the files the tests write for
     # those programs (arguments are translated by the bridge).
     proc hostPath {path} {
@@ -94,12 +110,7 @@ if {[info exists ::env(TLS_TEST_HOSTBRIDGE)]} {
         }
         set sock [hostRequest exec $args length]
         set reply [read $sock $length]
-        # Closed a second later, not now: Tcl for Windows may still have
-        # the bridge's FD_CLOSE for this socket queued, and would take it
-        # for one of a new socket that got the same handle value (a
-        # fresh connection then reads EOF at once). Wine reuses handle
-        # values at once.
-        after 1000 [list close $sock]
+        hostCloseLater $sock
         lassign $reply code result
         return -code [expr {$code ? "error" : "ok"}] $result
     }
