@@ -54,9 +54,16 @@ const TICKET_READS_PER_POLL: usize = 4;
 /// peer closes. `expect_tickets`: the server's tickets may still be on
 /// their way.
 pub fn hand_off(lower: &LowerChannel, peer_closed: bool, expect_tickets: bool, pending: Vec<u8>) {
-    if let Some(socket) = take(lower) {
-        linger_on(socket, peer_closed, expect_tickets, pending);
+    let Some(linger) = take(lower).and_then(|socket| Linger::start(socket, pending)) else { return };
+    if linger.pending.is_empty() {
+        if expect_tickets && !peer_closed {
+            linger.socket.wait_readable(TICKET_WAIT_MS);
+        }
+        if peer_closed || drain(&linger.socket) {
+            return;
+        }
     }
+    background(linger);
 }
 
 /// Our own duplicate of `lower`'s socket, which Tcl is about to close.
@@ -68,27 +75,6 @@ fn take(lower: &LowerChannel) -> Option<Socket> {
     let socket = Socket::duplicate(handle)?;
     os::detach(handle);
     Some(socket)
-}
-
-fn linger_on(socket: Socket, peer_closed: bool, expect_tickets: bool, pending: Vec<u8>) {
-    let mut linger = Box::new(Linger {
-        socket,
-        #[cfg(unix)]
-        timer: std::ptr::null_mut(),
-        pending,
-    });
-    if !linger.send_pending() {
-        return;
-    }
-    if linger.pending.is_empty() {
-        if expect_tickets && !peer_closed {
-            linger.socket.wait_readable(TICKET_WAIT_MS);
-        }
-        if peer_closed || drain(&linger.socket) {
-            return;
-        }
-    }
-    background(linger);
 }
 
 /// How often a closed client looks for its server's session tickets.
@@ -117,15 +103,7 @@ pub fn hand_off_awaiting_tickets(lower: &LowerChannel, mut engine: TlsEngine) {
     engine.shutdown();
     let pending = engine.output().to_vec();
     engine.consume_output(pending.len());
-    let mut linger = Box::new(Linger {
-        socket,
-        #[cfg(unix)]
-        timer: std::ptr::null_mut(),
-        pending,
-    });
-    if !linger.send_pending() {
-        return;
-    }
+    let Some(linger) = Linger::start(socket, pending) else { return };
     let until = Instant::now() + Duration::from_millis(TICKET_WAIT_MS as u64);
     poll_tickets(Box::new(TicketWait { engine, linger, until }));
 }
@@ -202,6 +180,19 @@ impl TicketWait {
 }
 
 impl Linger {
+    /// A linger of `socket` that has sent what the socket took of
+    /// `pending` (and half-closed if that was all); `None` if the socket
+    /// failed.
+    fn start(socket: Socket, pending: Vec<u8>) -> Option<Box<Linger>> {
+        let mut linger = Box::new(Linger {
+            socket,
+            #[cfg(unix)]
+            timer: std::ptr::null_mut(),
+            pending,
+        });
+        linger.send_pending().then_some(linger)
+    }
+
     /// Sends what the socket takes; half-closes once all is sent. False
     /// if the socket failed.
     fn send_pending(&mut self) -> bool {
