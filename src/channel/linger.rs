@@ -14,7 +14,6 @@
 //! after close ([`hand_off_awaiting_tickets`]) to take the tickets in.
 
 use std::ffi::c_int;
-
 use std::time::{Duration, Instant};
 
 use super::lower::LowerChannel;
@@ -98,11 +97,22 @@ struct TicketWait {
 /// not sent yet. It is sent now with what the engine still has, as for
 /// any close; the tickets are taken in afterwards. Never waits.
 pub fn hand_off_awaiting_tickets(lower: &LowerChannel, mut engine: TlsEngine) {
-    let Some(socket) = take(lower) else { return };
     callbacks::silence(engine.ssl());
     engine.shutdown();
     let pending = engine.output().to_vec();
     engine.consume_output(pending.len());
+    let Some(socket) = take(lower) else {
+        // No socket of our own (Winsock or dup refused): the lower channel
+        // takes what it can now, as any close that cannot linger.
+        let mut sent = 0;
+        while let Ok(n @ 1..) = lower.write(&pending[sent..]) {
+            sent += n;
+            if sent == pending.len() {
+                break;
+            }
+        }
+        return;
+    };
     let Some(linger) = Linger::start(socket, pending) else { return };
     let until = Instant::now() + Duration::from_millis(TICKET_WAIT_MS as u64);
     poll_tickets(Box::new(TicketWait { engine, linger, until }));

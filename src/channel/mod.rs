@@ -608,10 +608,10 @@ impl<L: Lower> TlsChannel<L> {
     }
 
     /// For `close` of a non-blocking TLS 1.3 client that has no session
-    /// ticket yet: its connection, for the linger to take in the server's
-    /// tickets from the event loop before close_notify (a non-blocking
-    /// close never waits; [`linger::hand_off_awaiting_tickets`]). The
-    /// channel keeps a blank engine for the rest of its short life.
+    /// ticket yet: its connection, for the linger to send close_notify and
+    /// then take in the server's tickets from the event loop (a
+    /// non-blocking close never waits; [`linger::hand_off_awaiting_tickets`]).
+    /// The channel keeps a blank engine for the rest of its short life.
     pub fn engine_for_tickets(&mut self, can_hand_off: bool) -> Option<TlsEngine> {
         let open = self.fatal.is_none() && self.peer_end == PeerEnd::Open && !self.lower_eof;
         if self.blocking || !can_hand_off || !open || !self.wants_tickets() {
